@@ -1,0 +1,463 @@
+"""Sweep kernels: pure functions of arrays, one output row per trajectory.
+
+A chunk is a range of trajectory ids ``lo .. lo + n - 1``. Ids are decoded inside the
+kernel to grid coordinates (C order over the slots lr, beta, kappa, seed; an axis the
+spec does not have is a slot of length 1), so the grid is never materialised and the
+memory a chunk needs is its output arrays.
+
+Layout of the work:
+
+- ``prange`` over tiles. Tile k takes ids k, k + n_tiles, k + 2 n_tiles, ...; neighbouring
+  ids differ in the fastest axis, so every tile gets a fair share of cheap (early-exit)
+  and expensive trajectories although ``prange`` splits its range statically
+  (numba#2556).
+- Inside a tile, ``LANES`` trajectories advance side by side in lockstep: every state
+  array has shape (d, LANES) and every per-step loop runs over the lanes, branch-free,
+  so LLVM can keep the lanes in SIMD registers. A step waits on the step before it, so
+  a single trajectory is latency-bound; independent lanes fill that latency.
+- Each lane has its own step counter. When a lane's trajectory stops (converged,
+  diverged, out of steps) its row is written and the lane is refilled with the tile's
+  next trajectory; the others carry on.
+
+Every trajectory is computed independently, with the same float64 operations in the same
+order as the one-trajectory-at-a-time reference in tests/naive.py (no fastmath, no FMA
+contraction), so results are bit-identical to it and do not depend on thread count,
+chunking, tiling or lane assignment. The per-step semantics are documented in
+``fastdescent.optimizers`` (updates) and ``fastdescent.metrics`` (stopping, rate).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit, jit_parallel
+from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_STEPS, N_SUMS, fit_rate
+from .optimizers import GD, HEAVY_BALL
+
+LANES = 8
+MAX_FLOAT = np.finfo(np.float64).max
+MAX_TILES = 1024
+
+
+@jit
+def _decode(traj, shape):
+    """Trajectory id -> (i_lr, i_beta, i_kappa, i_seed), C order over the slots."""
+    i_seed = traj % shape[3]
+    r = traj // shape[3]
+    i_kappa = r % shape[2]
+    r = r // shape[2]
+    i_beta = r % shape[1]
+    i_lr = r // shape[1]
+    return i_lr, i_beta, i_kappa, i_seed
+
+
+# Lane state lives in two arrays so that LLVM sees one base pointer with constant offsets
+# (no aliasing to rule out) and can keep the lane loops in SIMD registers:
+#   X[i, q, lane]  per coordinate i: the quantities q below
+#   Y[q, lane]     per lane: the quantities q below (integers are stored exactly as floats)
+_W, _V, _LAM, _E1, _E2, _LIVE = 0, 1, 2, 3, 4, 5  # e1 = e_{t-1}, e2 = e_{t-2}; live = 1.0
+_CUR = 6  # window sums of the current block: a11, a12, a22, b1, b2 at _CUR + 0..4
+_PRV = _CUR + N_SUMS  # and of the previous block
+NX = _PRV + N_SUMS
+_ETA, _BETA, _CONV, _DIV, _GAP, _LOSS, _T, _PHASE = 0, 1, 2, 3, 4, 5, 6, 7
+NY = 8
+
+
+@jit
+def _lane_rate(lane, order, X):
+    """max over coordinates of the fitted |root| from prev + cur window sums; NaN if none."""
+    best = math.nan
+    for i in range(X.shape[0]):
+        x = X[i]
+        r = fit_rate(
+            x[_PRV + 0, lane] + x[_CUR + 0, lane],
+            x[_PRV + 1, lane] + x[_CUR + 1, lane],
+            x[_PRV + 2, lane] + x[_CUR + 2, lane],
+            x[_PRV + 3, lane] + x[_CUR + 3, lane],
+            x[_PRV + 4, lane] + x[_CUR + 4, lane],
+            order,
+        )
+        if not math.isnan(r) and (math.isnan(best) or r > best):
+            best = r
+    return best
+
+
+@jit
+def _step(optimizer, order, block, X, Y):
+    """Advance every lane by one step; returns nothing, updates X and Y in place."""
+    d = X.shape[0]
+    L = LANES
+    y = Y
+    for lane in range(L):
+        y[_LOSS, lane] = 0.0
+    for i in range(d):
+        x = X[i]
+        if optimizer == GD:
+            for lane in range(L):
+                g = x[_LAM, lane] * x[_W, lane]
+                x[_W, lane] = x[_W, lane] - y[_ETA, lane] * g
+        elif optimizer == HEAVY_BALL:
+            for lane in range(L):
+                g = x[_LAM, lane] * x[_W, lane]
+                x[_V, lane] = y[_BETA, lane] * x[_V, lane] - y[_ETA, lane] * g
+                x[_W, lane] = x[_W, lane] + x[_V, lane]
+        else:
+            for lane in range(L):
+                g = x[_LAM, lane] * (x[_W, lane] + y[_BETA, lane] * x[_V, lane])
+                x[_V, lane] = y[_BETA, lane] * x[_V, lane] - y[_ETA, lane] * g
+                x[_W, lane] = x[_W, lane] + x[_V, lane]
+        for lane in range(L):
+            e = x[_W, lane]
+            y[_LOSS, lane] = y[_LOSS, lane] + x[_LAM, lane] * (e * e)
+    for lane in range(L):
+        y[_LOSS, lane] = 0.5 * y[_LOSS, lane]
+        y[_GAP, lane] = y[_LOSS, lane] - 0.0
+        y[_T, lane] = y[_T, lane] + 1.0
+        y[_PHASE, lane] = 0.0 if y[_PHASE, lane] == block - 1 else y[_PHASE, lane] + 1.0
+    # rate window sums (see fastdescent.metrics)
+    for i in range(d):
+        x = X[i]
+        for lane in range(L):
+            e = x[_W, lane]
+            x1 = x[_E1, lane]
+            x2 = x[_E2, lane]
+            gp = y[_GAP, lane]
+            on = x[_LIVE, lane] > 0.0 and abs(gp) <= MAX_FLOAT
+            rotate = on and y[_PHASE, lane] == 0.0 and y[_T, lane] > 1.0
+            add = on and y[_T, lane] >= order
+            for k in range(N_SUMS):
+                c = x[_CUR + k, lane]
+                x[_PRV + k, lane] = c if rotate else x[_PRV + k, lane]
+                x[_CUR + k, lane] = 0.0 if rotate else c
+            x[_CUR + 0, lane] = x[_CUR + 0, lane] + (x1 * x1 if add else 0.0)
+            x[_CUR + 3, lane] = x[_CUR + 3, lane] + (e * x1 if add else 0.0)
+            if order == 2:
+                x[_CUR + 1, lane] = x[_CUR + 1, lane] + (x1 * x2 if add else 0.0)
+                x[_CUR + 2, lane] = x[_CUR + 2, lane] + (x2 * x2 if add else 0.0)
+                x[_CUR + 4, lane] = x[_CUR + 4, lane] + (e * x2 if add else 0.0)
+            x[_LIVE, lane] = 0.0 if (on and e * e <= FLOOR) else x[_LIVE, lane]
+            x[_E2, lane] = x1
+            x[_E1, lane] = e
+
+
+@jit
+def _tile(
+    lo,
+    tile,
+    n_tiles,
+    shape,
+    lr_values,
+    beta_values,
+    lam_table,
+    lam_max,
+    start,
+    relative_lr,
+    optimizer,
+    order,
+    steps,
+    tol,
+    diverge,
+    block,
+    status,
+    n_steps,
+    diverge_step,
+    loss0,
+    final_loss,
+    rate,
+):
+    """Run the trajectories of one tile (rows tile, tile + n_tiles, ... of the chunk)."""
+    n = status.shape[0]
+    d = start.shape[0]
+    L = LANES
+    X = np.zeros((d, NX, L))
+    Y = np.zeros((NY, L))
+    row = np.full(L, -1, dtype=np.int64)
+    n_active = 0
+    j = tile
+    while True:
+        # (re)fill idle lanes; a trajectory may stop at t = 0 and is then written at once
+        for lane in range(L):
+            while row[lane] < 0 and j < n:
+                i_lr, i_beta, i_kappa, _ = _decode(lo + j, shape)
+                lr = lr_values[i_lr]
+                Y[_ETA, lane] = lr / lam_max[i_kappa] if relative_lr else lr
+                Y[_BETA, lane] = beta_values[i_beta]
+                s = 0.0
+                for i in range(d):
+                    x = start[i]
+                    X[i, :, lane] = 0.0
+                    X[i, _LAM, lane] = lam_table[i_kappa, i]
+                    X[i, _W, lane] = x
+                    X[i, _E1, lane] = x
+                    X[i, _LIVE, lane] = 0.0 if x * x <= FLOOR else 1.0
+                    s = s + X[i, _LAM, lane] * (x * x)
+                l0 = 0.5 * s
+                g0 = l0 - 0.0
+                Y[_T, lane] = 0.0
+                Y[_PHASE, lane] = block - 1
+                if not math.isfinite(g0):
+                    status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
+                    loss0[j], final_loss[j], rate[j] = l0, math.inf, math.nan
+                elif g0 <= tol * g0:
+                    status[j], n_steps[j], diverge_step[j] = CONVERGED, 0, -1
+                    loss0[j], final_loss[j] = l0, l0
+                    rate[j] = _lane_rate(lane, order, X)
+                else:
+                    loss0[j] = l0
+                    Y[_CONV, lane] = tol * g0
+                    Y[_DIV, lane] = diverge * g0
+                    row[lane] = j
+                    n_active += 1
+                j += n_tiles
+            if row[lane] < 0:  # nothing left: park the lane on harmless zeros
+                X[:, :, lane] = 0.0
+        if n_active == 0:
+            return
+
+        # step every lane in lockstep until at least one stops
+        any_done = False
+        while not any_done:
+            _step(optimizer, order, block, X, Y)
+            for lane in range(L):
+                gp = Y[_GAP, lane]
+                stop = not (gp <= Y[_DIV, lane]) or gp <= Y[_CONV, lane] or Y[_T, lane] >= steps
+                any_done = any_done or (row[lane] >= 0 and stop)
+
+        # write the rows of the lanes that stopped
+        for lane in range(L):
+            jj = row[lane]
+            if jj < 0:
+                continue
+            gp = Y[_GAP, lane]
+            tt = np.int32(Y[_T, lane])
+            if not math.isfinite(gp):
+                status[jj], n_steps[jj], diverge_step[jj] = DIVERGED, tt, tt
+                final_loss[jj] = math.inf
+            elif gp > Y[_DIV, lane]:
+                status[jj], n_steps[jj], diverge_step[jj] = DIVERGED, tt, tt
+                final_loss[jj] = Y[_LOSS, lane]
+            elif gp <= Y[_CONV, lane]:
+                status[jj], n_steps[jj], diverge_step[jj] = CONVERGED, tt, -1
+                final_loss[jj] = Y[_LOSS, lane]
+            elif tt >= steps:
+                status[jj], n_steps[jj], diverge_step[jj] = MAX_STEPS, tt, -1
+                final_loss[jj] = Y[_LOSS, lane]
+            else:
+                continue
+            rate[jj] = _lane_rate(lane, order, X)
+            row[lane] = -1
+            n_active -= 1
+
+
+@jit
+def _run_2d(optimizer, order, eta, beta, l0, l1, s0, s1, steps, tol, diverge, block):
+    """One trajectory of a 2-D diagonal quadratic with all state in registers.
+
+    The same operations in the same order as the lane kernel (and tests/naive.py), written
+    out for d <= 2 (d = 1 runs with a second coordinate of eigenvalue 0 starting at 0,
+    which adds exact zeros to the loss and never enters the rate fit). Returns
+    (status, steps, diverge_step, loss0, final_loss, rate).
+    """
+    w0, w1, v0, v1 = s0, s1, 0.0, 0.0
+    p0, p1, q0, q1 = s0, s1, 0.0, 0.0  # e_{t-1}, e_{t-2} per coordinate
+    live0 = not (s0 * s0 <= FLOOR)
+    live1 = not (s1 * s1 <= FLOOR)
+    # window sums: c* current block, r* previous block; a11 a12 a22 b1 b2 per coordinate
+    ca0 = cb0 = cc0 = cd0 = ce0 = ra0 = rb0 = rc0 = rd0 = re0 = 0.0
+    ca1 = cb1 = cc1 = cd1 = ce1 = ra1 = rb1 = rc1 = rd1 = re1 = 0.0
+    loss0 = 0.5 * (0.0 + l0 * (s0 * s0) + l1 * (s1 * s1))
+    gap0 = loss0 - 0.0
+    if not math.isfinite(gap0):
+        return DIVERGED, 0, 0, loss0, math.inf, math.nan
+    if gap0 <= tol * gap0:
+        return CONVERGED, 0, -1, loss0, loss0, math.nan
+    conv_thr = tol * gap0
+    div_thr = diverge * gap0
+    phase = block - 1
+    loss = loss0
+    status = MAX_STEPS
+    t = 0
+    for t in range(1, steps + 1):
+        if optimizer == GD:
+            g = l0 * w0
+            w0 = w0 - eta * g
+            g = l1 * w1
+            w1 = w1 - eta * g
+        elif optimizer == HEAVY_BALL:
+            g = l0 * w0
+            v0 = beta * v0 - eta * g
+            w0 = w0 + v0
+            g = l1 * w1
+            v1 = beta * v1 - eta * g
+            w1 = w1 + v1
+        else:
+            g = l0 * (w0 + beta * v0)
+            v0 = beta * v0 - eta * g
+            w0 = w0 + v0
+            g = l1 * (w1 + beta * v1)
+            v1 = beta * v1 - eta * g
+            w1 = w1 + v1
+        loss = 0.5 * (0.0 + l0 * (w0 * w0) + l1 * (w1 * w1))
+        gap = loss - 0.0
+        if not math.isfinite(gap):
+            status = DIVERGED
+            loss = math.inf
+            break
+        phase = 0 if phase == block - 1 else phase + 1
+        rotate = phase == 0 and t > 1
+        if live0:
+            if rotate:
+                ra0, rb0, rc0, rd0, re0 = ca0, cb0, cc0, cd0, ce0
+                ca0 = cb0 = cc0 = cd0 = ce0 = 0.0
+            if t >= order:
+                ca0 = ca0 + p0 * p0
+                cd0 = cd0 + w0 * p0
+                if order == 2:
+                    cb0 = cb0 + p0 * q0
+                    cc0 = cc0 + q0 * q0
+                    ce0 = ce0 + w0 * q0
+            live0 = not (w0 * w0 <= FLOOR)
+        if live1:
+            if rotate:
+                ra1, rb1, rc1, rd1, re1 = ca1, cb1, cc1, cd1, ce1
+                ca1 = cb1 = cc1 = cd1 = ce1 = 0.0
+            if t >= order:
+                ca1 = ca1 + p1 * p1
+                cd1 = cd1 + w1 * p1
+                if order == 2:
+                    cb1 = cb1 + p1 * q1
+                    cc1 = cc1 + q1 * q1
+                    ce1 = ce1 + w1 * q1
+            live1 = not (w1 * w1 <= FLOOR)
+        q0, p0, q1, p1 = p0, w0, p1, w1
+        if gap > div_thr:
+            status = DIVERGED
+            break
+        if gap <= conv_thr:
+            status = CONVERGED
+            break
+    r0 = fit_rate(ra0 + ca0, rb0 + cb0, rc0 + cc0, rd0 + cd0, re0 + ce0, order)
+    r1 = fit_rate(ra1 + ca1, rb1 + cb1, rc1 + cc1, rd1 + cd1, re1 + ce1, order)
+    rate = r1 if math.isnan(r0) or r1 > r0 else r0
+    return status, t, t if status == DIVERGED else -1, loss0, loss, rate
+
+
+@jit_parallel
+def sweep_quadratic_2d(
+    lo,
+    shape,
+    lr_values,
+    beta_values,
+    lam_table,
+    lam_max,
+    start,
+    relative_lr,
+    optimizer,
+    order,
+    steps,
+    tol,
+    diverge,
+    block,
+    status,
+    n_steps,
+    diverge_step,
+    loss0,
+    final_loss,
+    rate,
+):
+    """``sweep_quadratic`` for d <= 2 (same arguments; lam_table (n_kappa, 2), start (2,))."""
+    n = status.shape[0]
+    n_tiles = min(n, MAX_TILES)
+    for tile in prange(n_tiles):
+        for j in range(np.int64(tile), n, n_tiles):
+            i_lr, i_beta, i_kappa, _ = _decode(np.int64(lo) + j, shape)
+            lr = lr_values[i_lr]
+            eta = lr / lam_max[i_kappa] if relative_lr else lr
+            res = _run_2d(
+                optimizer,
+                order,
+                eta,
+                beta_values[i_beta],
+                lam_table[i_kappa, 0],
+                lam_table[i_kappa, 1],
+                start[0],
+                start[1],
+                steps,
+                tol,
+                diverge,
+                block,
+            )
+            status[j] = res[0]
+            n_steps[j] = res[1]
+            diverge_step[j] = res[2]
+            loss0[j] = res[3]
+            final_loss[j] = res[4]
+            rate[j] = res[5]
+
+
+@jit_parallel
+def sweep_quadratic(
+    lo,
+    shape,
+    lr_values,
+    beta_values,
+    lam_table,
+    lam_max,
+    start,
+    relative_lr,
+    optimizer,
+    order,
+    steps,
+    tol,
+    diverge,
+    block,
+    status,
+    n_steps,
+    diverge_step,
+    loss0,
+    final_loss,
+    rate,
+):
+    """Trajectories lo .. lo + n - 1 of a quadratic sweep, n = status.shape[0].
+
+    shape       int64 (4,): grid lengths of the slots (lr, beta, kappa, seed), C order
+    lr_values   float64 (shape[0],); eta = lr / lam_max[kappa] when relative_lr else lr
+    beta_values float64 (shape[1],)
+    lam_table   float64 (shape[2], d): the eigenvalues for each kappa value
+    lam_max     float64 (shape[2],): lambda_max for each kappa value
+    start       float64 (d,)
+    optimizer   int code (fastdescent.optimizers); order: its recurrence order (1 or 2)
+    block       rate-window block length (fastdescent.metrics.block_length)
+    outputs (n,), row j is trajectory lo + j: status int8, n_steps int32,
+    diverge_step int32, loss0, final_loss, rate float64.
+    """
+    n = status.shape[0]
+    n_tiles = min(n, MAX_TILES)
+    for tile in prange(n_tiles):
+        _tile(
+            np.int64(lo),
+            np.int64(tile),
+            np.int64(n_tiles),
+            shape,
+            lr_values,
+            beta_values,
+            lam_table,
+            lam_max,
+            start,
+            relative_lr,
+            optimizer,
+            order,
+            steps,
+            tol,
+            diverge,
+            block,
+            status,
+            n_steps,
+            diverge_step,
+            loss0,
+            final_loss,
+            rate,
+        )
