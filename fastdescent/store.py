@@ -86,7 +86,12 @@ def write_part(directory: Path, index: int, table: pa.Table) -> Path:
     """Write one part atomically: temporary name, then ``os.replace``. One row group."""
     final = part_path(directory, index)
     tmp = final.with_name(f".{final.name}.tmp")
-    pq.write_table(table, tmp, row_group_size=max(1, table.num_rows), compression="zstd")
+    # dictionary encoding only where it pays (status): on float columns with ~all-unique
+    # values it costs more time than it saves space
+    pq.write_table(
+        table, tmp, row_group_size=max(1, table.num_rows), compression="zstd",
+        use_dictionary=["status"],
+    )
     os.replace(tmp, final)
     return final
 
