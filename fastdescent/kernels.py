@@ -58,8 +58,10 @@ def _decode(traj, shape):
 # (no aliasing to rule out) and can keep the lane loops in SIMD registers:
 #   X[i, q, lane]  per coordinate i: the quantities q below
 #   Y[q, lane]     per lane: the quantities q below (integers are stored exactly as floats)
-_W, _V, _LAM, _E1, _E2, _LIVE = 0, 1, 2, 3, 4, 5  # e1 = e_{t-1}, e2 = e_{t-2}; live = 1.0
-_CUR = 6  # window sums of the current block: a11, a12, a22, b1, b2 at _CUR + 0..4
+# x1 = x_{t-1}; f1 = F_{t-1} = x_{t-1} - sigma x_{t-2}; sigma measured on the first step;
+# live = 1.0 while the coordinate's rate window accumulates
+_W, _V, _LAM, _X1, _F1, _SIG, _LIVE = 0, 1, 2, 3, 4, 5, 6
+_CUR = 7  # window sums of the current block (fastdescent.metrics) at _CUR + 0..4
 _PRV = _CUR + N_SUMS  # and of the previous block
 NX = _PRV + N_SUMS
 _ETA, _BETA, _CONV, _DIV, _GAP, _LOSS, _T, _PHASE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -78,6 +80,7 @@ def _lane_rate(lane, order, X):
             x[_PRV + 2, lane] + x[_CUR + 2, lane],
             x[_PRV + 3, lane] + x[_CUR + 3, lane],
             x[_PRV + 4, lane] + x[_CUR + 4, lane],
+            x[_SIG, lane],
             order,
         )
         if not math.isnan(r) and (math.isnan(best) or r > best):
@@ -122,25 +125,29 @@ def _step(optimizer, order, block, X, Y):
         x = X[i]
         for lane in range(L):
             e = x[_W, lane]
-            x1 = x[_E1, lane]
-            x2 = x[_E2, lane]
+            x1 = x[_X1, lane]
+            f1 = x[_F1, lane]
             gp = y[_GAP, lane]
+            tt = y[_T, lane]
             on = x[_LIVE, lane] > 0.0 and abs(gp) <= MAX_FLOAT
-            rotate = on and y[_PHASE, lane] == 0.0 and y[_T, lane] > 1.0
-            add = on and y[_T, lane] >= order
+            rotate = on and y[_PHASE, lane] == 0.0 and tt > 1.0
+            add = on and tt >= order
+            sg = (1.0 if e * x1 >= 0.0 else -1.0) if tt == 1.0 else x[_SIG, lane]
+            x[_SIG, lane] = sg if on else x[_SIG, lane]
+            f = e - sg * x1
             for k in range(N_SUMS):
                 c = x[_CUR + k, lane]
                 x[_PRV + k, lane] = c if rotate else x[_PRV + k, lane]
                 x[_CUR + k, lane] = 0.0 if rotate else c
             x[_CUR + 0, lane] = x[_CUR + 0, lane] + (x1 * x1 if add else 0.0)
-            x[_CUR + 3, lane] = x[_CUR + 3, lane] + (e * x1 if add else 0.0)
+            x[_CUR + 3, lane] = x[_CUR + 3, lane] + (f * x1 if add else 0.0)
             if order == 2:
-                x[_CUR + 1, lane] = x[_CUR + 1, lane] + (x1 * x2 if add else 0.0)
-                x[_CUR + 2, lane] = x[_CUR + 2, lane] + (x2 * x2 if add else 0.0)
-                x[_CUR + 4, lane] = x[_CUR + 4, lane] + (e * x2 if add else 0.0)
+                x[_CUR + 1, lane] = x[_CUR + 1, lane] + (x1 * f1 if add else 0.0)
+                x[_CUR + 2, lane] = x[_CUR + 2, lane] + (f1 * f1 if add else 0.0)
+                x[_CUR + 4, lane] = x[_CUR + 4, lane] + (f * f1 if add else 0.0)
+            x[_F1, lane] = f if on else f1
             x[_LIVE, lane] = 0.0 if (on and e * e <= FLOOR) else x[_LIVE, lane]
-            x[_E2, lane] = x1
-            x[_E1, lane] = e
+            x[_X1, lane] = e
 
 
 @jit
@@ -191,7 +198,8 @@ def _tile(
                     X[i, :, lane] = 0.0
                     X[i, _LAM, lane] = lam_table[i_kappa, i]
                     X[i, _W, lane] = x
-                    X[i, _E1, lane] = x
+                    X[i, _X1, lane] = x
+                    X[i, _SIG, lane] = 1.0
                     X[i, _LIVE, lane] = 0.0 if x * x <= FLOOR else 1.0
                     s = s + X[i, _LAM, lane] * (x * x)
                 l0 = 0.5 * s
@@ -208,7 +216,7 @@ def _tile(
                 else:
                     loss0[j] = l0
                     Y[_CONV, lane] = tol * g0
-                    Y[_DIV, lane] = diverge * g0
+                    Y[_DIV, lane] = min(diverge * g0, MAX_FLOAT)
                     row[lane] = j
                     n_active += 1
                 j += n_tiles
@@ -253,6 +261,31 @@ def _tile(
 
 
 @jit
+def _add_equation(sums, x, x1, f, f1, order):
+    """The window sums (xx, xf, ff, rxf, rff; fastdescent.metrics) plus one equation.
+
+    x, x1 = x_t, x_{t-1}; f, f1 = F_t, F_{t-1} with F_t = x_t - sigma x_{t-1}.
+    """
+    xx, xf, ff, rxf, rff = sums
+    xx = xx + x1 * x1
+    rxf = rxf + f * x1
+    if order == 2:
+        xf = xf + x1 * f1
+        ff = ff + f1 * f1
+        rff = rff + f * f1
+    return (xx, xf, ff, rxf, rff)
+
+
+@jit
+def _sums_rate(cur, prv, sigma, order):
+    """Fitted |root| from prev + cur window sums (5-tuples)."""
+    return fit_rate(
+        prv[0] + cur[0], prv[1] + cur[1], prv[2] + cur[2], prv[3] + cur[3], prv[4] + cur[4],
+        sigma, order,
+    )
+
+
+@jit
 def _run_2d(optimizer, order, eta, beta, l0, l1, s0, s1, steps, tol, diverge, block):
     """One trajectory of a 2-D diagonal quadratic with all state in registers.
 
@@ -262,12 +295,13 @@ def _run_2d(optimizer, order, eta, beta, l0, l1, s0, s1, steps, tol, diverge, bl
     (status, steps, diverge_step, loss0, final_loss, rate).
     """
     w0, w1, v0, v1 = s0, s1, 0.0, 0.0
-    p0, p1, q0, q1 = s0, s1, 0.0, 0.0  # e_{t-1}, e_{t-2} per coordinate
+    p0, p1 = s0, s1  # x_{t-1} per coordinate
+    f0 = f1 = 0.0  # F_{t-1} = x_{t-1} - sigma x_{t-2}
+    sg0 = sg1 = 1.0  # sigma, measured on the first step
     live0 = not (s0 * s0 <= FLOOR)
     live1 = not (s1 * s1 <= FLOOR)
-    # window sums: c* current block, r* previous block; a11 a12 a22 b1 b2 per coordinate
-    ca0 = cb0 = cc0 = cd0 = ce0 = ra0 = rb0 = rc0 = rd0 = re0 = 0.0
-    ca1 = cb1 = cc1 = cd1 = ce1 = ra1 = rb1 = rc1 = rd1 = re1 = 0.0
+    zero = (0.0, 0.0, 0.0, 0.0, 0.0)
+    cur0, prv0, cur1, prv1 = zero, zero, zero, zero  # window sums per coordinate
     loss0 = 0.5 * (0.0 + l0 * (s0 * s0) + l1 * (s1 * s1))
     gap0 = loss0 - 0.0
     if not math.isfinite(gap0):
@@ -275,7 +309,7 @@ def _run_2d(optimizer, order, eta, beta, l0, l1, s0, s1, steps, tol, diverge, bl
     if gap0 <= tol * gap0:
         return CONVERGED, 0, -1, loss0, loss0, math.nan
     conv_thr = tol * gap0
-    div_thr = diverge * gap0
+    div_thr = min(diverge * gap0, MAX_FLOAT)  # so that inf and NaN never pass gap <= div_thr
     phase = block - 1
     loss = loss0
     status = MAX_STEPS
@@ -302,45 +336,51 @@ def _run_2d(optimizer, order, eta, beta, l0, l1, s0, s1, steps, tol, diverge, bl
             w1 = w1 + v1
         loss = 0.5 * (0.0 + l0 * (w0 * w0) + l1 * (w1 * w1))
         gap = loss - 0.0
-        if not math.isfinite(gap):
+        if not (gap <= div_thr):  # diverged: above the threshold, inf or NaN
             status = DIVERGED
-            loss = math.inf
-            break
+            if not math.isfinite(gap):
+                loss = math.inf
+                break  # nothing non-finite enters the rate window
         phase = 0 if phase == block - 1 else phase + 1
-        rotate = phase == 0 and t > 1
-        if live0:
-            if rotate:
-                ra0, rb0, rc0, rd0, re0 = ca0, cb0, cc0, cd0, ce0
-                ca0 = cb0 = cc0 = cd0 = ce0 = 0.0
-            if t >= order:
-                ca0 = ca0 + p0 * p0
-                cd0 = cd0 + w0 * p0
-                if order == 2:
-                    cb0 = cb0 + p0 * q0
-                    cc0 = cc0 + q0 * q0
-                    ce0 = ce0 + w0 * q0
+        if live0 and live1 and phase != 0 and t >= 2:  # the common case, branch-free
+            g = w0 - sg0 * p0
+            cur0 = _add_equation(cur0, w0, p0, g, f0, order)
+            f0 = g
+            g = w1 - sg1 * p1
+            cur1 = _add_equation(cur1, w1, p1, g, f1, order)
+            f1 = g
             live0 = not (w0 * w0 <= FLOOR)
-        if live1:
-            if rotate:
-                ra1, rb1, rc1, rd1, re1 = ca1, cb1, cc1, cd1, ce1
-                ca1 = cb1 = cc1 = cd1 = ce1 = 0.0
-            if t >= order:
-                ca1 = ca1 + p1 * p1
-                cd1 = cd1 + w1 * p1
-                if order == 2:
-                    cb1 = cb1 + p1 * q1
-                    cc1 = cc1 + q1 * q1
-                    ce1 = ce1 + w1 * q1
             live1 = not (w1 * w1 <= FLOOR)
-        q0, p0, q1, p1 = p0, w0, p1, w1
-        if gap > div_thr:
-            status = DIVERGED
+        else:
+            rotate = phase == 0 and t > 1
+            if live0:
+                if t == 1:
+                    sg0 = 1.0 if w0 * p0 >= 0.0 else -1.0
+                g = w0 - sg0 * p0
+                if rotate:
+                    prv0, cur0 = cur0, zero
+                if t >= order:
+                    cur0 = _add_equation(cur0, w0, p0, g, f0, order)
+                f0 = g
+                live0 = not (w0 * w0 <= FLOOR)
+            if live1:
+                if t == 1:
+                    sg1 = 1.0 if w1 * p1 >= 0.0 else -1.0
+                g = w1 - sg1 * p1
+                if rotate:
+                    prv1, cur1 = cur1, zero
+                if t >= order:
+                    cur1 = _add_equation(cur1, w1, p1, g, f1, order)
+                f1 = g
+                live1 = not (w1 * w1 <= FLOOR)
+        p0, p1 = w0, w1
+        if status == DIVERGED:
             break
         if gap <= conv_thr:
             status = CONVERGED
             break
-    r0 = fit_rate(ra0 + ca0, rb0 + cb0, rc0 + cc0, rd0 + cd0, re0 + ce0, order)
-    r1 = fit_rate(ra1 + ca1, rb1 + cb1, rc1 + cc1, rd1 + cd1, re1 + ce1, order)
+    r0 = _sums_rate(cur0, prv0, sg0, order)
+    r1 = _sums_rate(cur1, prv1, sg1, order)
     rate = r1 if math.isnan(r0) or r1 > r0 else r0
     return status, t, t if status == DIVERGED else -1, loss0, loss, rate
 
