@@ -26,8 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results directory (default: results/<name>)")
     r.add_argument("--threads", type=int, help="Numba threads (default: all cores)")
     r.add_argument("--chunk-size", type=int, help="trajectories per chunk/part (default 131072)")
-    r.add_argument("--no-resume", action="store_true",
-                   help="start over instead of resuming a partly finished run in --out")
+    r.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start over instead of resuming a partly finished run in --out",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress output")
     i = sub.add_parser("info", help="describe a results directory")
     i.add_argument("dir", help="results directory")
@@ -41,18 +44,32 @@ def _run(args) -> int:
 
     spec = parse_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / spec.name
-    print(f"fastdescent: {spec.name}: {spec.size:,} trajectories of {spec.optimizer} on "
-          f"{spec.problem}, up to {spec.steps} steps -> {out}", file=sys.stderr)
+    print(
+        f"fastdescent: {spec.name}: {spec.size:,} trajectories of {spec.optimizer} on "
+        f"{spec.problem}, up to {spec.steps} steps -> {out}",
+        file=sys.stderr,
+    )
     try:
-        runner.run(spec, out=out, threads=args.threads, chunk_size=args.chunk_size,
-                   resume=not args.no_resume, progress=False if args.quiet else None)
+        runner.run(
+            spec,
+            out=out,
+            threads=args.threads,
+            chunk_size=args.chunk_size,
+            resume=not args.no_resume,
+            progress=False if args.quiet else None,
+        )
     except KeyboardInterrupt:
-        print(f"\nfastdescent: interrupted; finished chunks are kept in {out}. "
-              f"Run the same command again to compute the rest.", file=sys.stderr)
+        print(
+            f"\nfastdescent: interrupted; finished chunks are kept in {out}. "
+            f"Run the same command again to compute the rest.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     _print_info(out)
-    print(f"results: {out}  (pandas: fastdescent.load({str(out)!r}) or "
-          f"pandas.read_parquet({str(out)!r}))")
+    print(
+        f"results: {out}  (pandas: fastdescent.load({str(out)!r}) or "
+        f"pandas.read_parquet({str(out)!r}))"
+    )
     return 0
 
 
@@ -61,8 +78,9 @@ def _print_info(directory: Path) -> None:
 
     m = store.read_manifest(directory)
     if m is None:
-        raise store.SweepDirError(f"{directory}: not a fastdescent results directory "
-                                  f"(no {store.MANIFEST})")
+        raise store.SweepDirError(
+            f"{directory}: not a fastdescent results directory (no {store.MANIFEST})"
+        )
     status = store.load(directory, columns=["status"])["status"].value_counts()
     spec = m["spec"]
     n_done = len(m["chunks_done"])

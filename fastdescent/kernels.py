@@ -280,8 +280,13 @@ def _add_equation(sums, x, x1, f, f1, order):
 def _sums_rate(cur, prv, sigma, order):
     """Fitted |root| from prev + cur window sums (5-tuples)."""
     return fit_rate(
-        prv[0] + cur[0], prv[1] + cur[1], prv[2] + cur[2], prv[3] + cur[3], prv[4] + cur[4],
-        sigma, order,
+        prv[0] + cur[0],
+        prv[1] + cur[1],
+        prv[2] + cur[2],
+        prv[3] + cur[3],
+        prv[4] + cur[4],
+        sigma,
+        order,
     )
 
 

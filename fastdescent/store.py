@@ -89,7 +89,10 @@ def write_part(directory: Path, index: int, table: pa.Table) -> Path:
     # dictionary encoding only where it pays (status): on float columns with ~all-unique
     # values it costs more time than it saves space
     pq.write_table(
-        table, tmp, row_group_size=max(1, table.num_rows), compression="zstd",
+        table,
+        tmp,
+        row_group_size=max(1, table.num_rows),
+        compression="zstd",
         use_dictionary=["status"],
     )
     os.replace(tmp, final)

@@ -96,21 +96,35 @@ def test_repeated_roots_at_the_optimum(optimizer, kappa):
 def test_course_values_at_kappa_100():
     """Heavy ball at (eta*, beta*) measures rho ~ 0.8182 = 9/11; GD at eta* ~ 0.9802 = 99/101."""
     eta, beta, _ = theory.optimal("heavy_ball", 1.0, 100.0)
-    hb = fastdescent.run(quadratic_spec("heavy_ball", steps=2000, axes={
-        "lr": {"values": [float(eta)]}, "beta": {"values": [float(beta)]},
-        "kappa": {"values": [100.0]}}))
+    hb = fastdescent.run(
+        quadratic_spec(
+            "heavy_ball",
+            steps=2000,
+            axes={
+                "lr": {"values": [float(eta)]},
+                "beta": {"values": [float(beta)]},
+                "kappa": {"values": [100.0]},
+            },
+        )
+    )
     assert hb["rate"].iloc[0] == pytest.approx(0.8182, abs=5e-5)
     eta, _, _ = theory.optimal("gd", 1.0, 100.0)
-    gd = fastdescent.run(quadratic_spec("gd", steps=3000, axes={
-        "lr": {"values": [float(eta)]}, "kappa": {"values": [100.0]}}))
+    gd = fastdescent.run(
+        quadratic_spec(
+            "gd", steps=3000, axes={"lr": {"values": [float(eta)]}, "kappa": {"values": [100.0]}}
+        )
+    )
     assert gd["rate"].iloc[0] == pytest.approx(0.9802, abs=5e-5)
 
 
 def test_rate_survives_underflow():
     """tol = 0: runs go on until the loss underflows to exactly 0; the window freezes
     before subnormals, so the rate is still the theoretical one."""
-    axes = {"lr": {"values": [0.3, 0.5, 0.7]}, "beta": {"values": [0.0, 0.3, 0.6]},
-            "kappa": {"values": [2.0]}}
+    axes = {
+        "lr": {"values": [0.3, 0.5, 0.7]},
+        "beta": {"values": [0.0, 0.3, 0.6]},
+        "kappa": {"values": [2.0]},
+    }
     spec = quadratic_spec("heavy_ball", steps=20000, axes=axes)
     spec["stop"] = {"tol": 0.0}
     df = fastdescent.run(spec)

@@ -10,10 +10,10 @@ import zlib
 import numpy as np
 import pytest
 from conftest import quadratic_spec
+from naive import simulate
 
 import fastdescent
 from fastdescent.problems import quadratic
-from naive import simulate
 
 OPTIMIZERS = ["gd", "heavy_ball", "nesterov"]
 
@@ -26,8 +26,14 @@ def _compare(df, spec, rows):
         beta = row["beta"] if "beta" in row else 0.0
         stop = spec.get("stop", {})
         ref = simulate(
-            spec["optimizer"], row["eta"], beta, list(lam), params["start"], spec["steps"],
-            stop.get("tol", 1e-20), stop.get("diverge", 1e10),
+            spec["optimizer"],
+            row["eta"],
+            beta,
+            list(lam),
+            params["start"],
+            spec["steps"],
+            stop.get("tol", 1e-20),
+            stop.get("diverge", 1e10),
         )
         where = f"traj {row['traj']}: {dict(row)}\nref {ref}"
         assert row["status"] == ref["status"], where
@@ -47,15 +53,15 @@ def _compare(df, spec, rows):
 )
 def test_random_grid_matches_twin(optimizer, dim, spectrum):
     rng = np.random.default_rng(zlib.crc32(f"{optimizer}{dim}{spectrum}".encode()))
-    axes = {"lr": {"values": sorted(rng.uniform(0.02, 4.5, 7).tolist()),
-                   "relative_to": "lambda_max"}}
+    axes = {
+        "lr": {"values": sorted(rng.uniform(0.02, 4.5, 7).tolist()), "relative_to": "lambda_max"}
+    }
     if optimizer != "gd":
         axes["beta"] = {"values": sorted(rng.uniform(0.0, 0.98, 5).tolist())}
     params = {"spectrum": spectrum, "start": rng.uniform(-2, 2, dim).round(3).tolist()}
     if dim > 1:
         axes["kappa"] = {"values": sorted(rng.uniform(1, 300, 3).tolist())}
-    spec = quadratic_spec(optimizer, steps=int(rng.integers(40, 400)), dim=dim, axes=axes,
-                          **params)
+    spec = quadratic_spec(optimizer, steps=int(rng.integers(40, 400)), dim=dim, axes=axes, **params)
     df = fastdescent.run(spec)
     assert len(df) == fastdescent.parse_spec(spec).size
     assert set(df["status"]) >= {"diverged"}  # the grid crosses the stability boundary
@@ -67,8 +73,9 @@ def test_explicit_lambdas_and_stop_settings_match_twin(optimizer):
     axes = {"lr": {"start": 0.05, "stop": 0.6, "num": 9}}
     if optimizer != "gd":
         axes["beta"] = {"values": [0.0, 0.5, 0.9]}
-    spec = quadratic_spec(optimizer, steps=2000, axes=axes, lambdas=[0.5, 2.0, 3.0],
-                          start=[1.0, -1.0, 0.25])
+    spec = quadratic_spec(
+        optimizer, steps=2000, axes=axes, lambdas=[0.5, 2.0, 3.0], start=[1.0, -1.0, 0.25]
+    )
     spec["stop"] = {"tol": 0.0, "diverge": 1e3}  # run until the loss underflows to 0
     df = fastdescent.run(spec)
     _compare(df, spec, slice(None))
@@ -77,9 +84,16 @@ def test_explicit_lambdas_and_stop_settings_match_twin(optimizer):
 def test_degenerate_starts_match_twin():
     """Start at the minimum (converged at step 0, no rate) and with a zero coordinate."""
     for start in ([0.0, 0.0], [0.0, 1.0], [1e-200, 1.0]):
-        spec = quadratic_spec("heavy_ball", steps=200, start=start,
-                              axes={"lr": {"values": [0.3, 1.5]}, "beta": {"values": [0.5]},
-                                    "kappa": {"values": [4.0]}})
+        spec = quadratic_spec(
+            "heavy_ball",
+            steps=200,
+            start=start,
+            axes={
+                "lr": {"values": [0.3, 1.5]},
+                "beta": {"values": [0.5]},
+                "kappa": {"values": [4.0]},
+            },
+        )
         df = fastdescent.run(spec)
         _compare(df, spec, slice(None))
     assert df["rate"].notna().all()
