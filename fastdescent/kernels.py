@@ -9,15 +9,18 @@ Layout of the work:
 
 - ``prange`` over tiles. Tile k takes ids k, k + n_tiles, k + 2 n_tiles, ...; neighbouring
   ids differ in the fastest axis, so every tile gets a fair share of cheap (early-exit)
-  and expensive trajectories although ``prange`` splits its range statically
-  (numba#2556).
-- Inside a tile, ``LANES`` trajectories advance side by side in lockstep: every state
-  array has shape (d, LANES) and every per-step loop runs over the lanes, branch-free,
-  so LLVM can keep the lanes in SIMD registers. A step waits on the step before it, so
-  a single trajectory is latency-bound; independent lanes fill that latency.
-- Each lane has its own step counter. When a lane's trajectory stops (converged,
-  diverged, out of steps) its row is written and the lane is refilled with the tile's
-  next trajectory; the others carry on.
+  and expensive trajectories. ``prange`` splits its range statically (numba#2556), so
+  the tiles are also visited in a scrambled order, which gives every thread tiles from
+  all over the grid.
+- Two kernels share this layout and the semantics:
+  - ``sweep_quadratic_2d`` (d <= 2, e.g. BENCHMARKS.md's W1) runs one trajectory at a
+    time with its whole state (iterate, velocity, rate-window sums) in registers.
+  - ``sweep_quadratic`` (any d) advances ``LANES`` trajectories side by side in
+    lockstep: every state array has shape (d, LANES) and the per-step loops run over the
+    lanes with selects instead of branches. When a lane's trajectory stops, its row is
+    written and the lane is refilled with the tile's next trajectory. The lanes are
+    laid out for SIMD, but LLVM does not vectorise these loops yet (``inspect_asm`` shows
+    scalar instructions); making it do so is issue #4.
 
 Every trajectory is computed independently, with the same float64 operations in the same
 order as the one-trajectory-at-a-time reference in tests/naive.py (no fastmath, no FMA
@@ -40,6 +43,19 @@ from .optimizers import GD, HEAVY_BALL
 LANES = 8
 MAX_FLOAT = np.finfo(np.float64).max
 MAX_TILES = 1024
+
+
+@jit
+def _scramble(k, n):
+    """A fixed permutation of 0..n-1: k -> (k * p) mod n with p prime and not dividing n.
+
+    prange hands each thread a contiguous run of tiles; scrambling spreads tiles from
+    every part of the grid (every beta, every lr) over all threads.
+    """
+    p = 7919
+    if n % p == 0:
+        p = 7907
+    return (k * p) % n
 
 
 @jit
@@ -416,8 +432,9 @@ def sweep_quadratic_2d(
     """``sweep_quadratic`` for d <= 2 (same arguments; lam_table (n_kappa, 2), start (2,))."""
     n = status.shape[0]
     n_tiles = min(n, MAX_TILES)
-    for tile in prange(n_tiles):
-        for j in range(np.int64(tile), n, n_tiles):
+    for k in prange(n_tiles):
+        tile = _scramble(np.int64(k), n_tiles)
+        for j in range(tile, n, n_tiles):
             i_lr, i_beta, i_kappa, _ = _decode(np.int64(lo) + j, shape)
             lr = lr_values[i_lr]
             eta = lr / lam_max[i_kappa] if relative_lr else lr
@@ -481,10 +498,10 @@ def sweep_quadratic(
     """
     n = status.shape[0]
     n_tiles = min(n, MAX_TILES)
-    for tile in prange(n_tiles):
+    for k in prange(n_tiles):
         _tile(
             np.int64(lo),
-            np.int64(tile),
+            _scramble(np.int64(k), n_tiles),
             np.int64(n_tiles),
             shape,
             lr_values,

@@ -1,0 +1,49 @@
+"""Shared set-up for the benchmarks (pytest-benchmark).
+
+In the ordinary test run (``--benchmark-disable``, the default in pyproject.toml) every
+benchmark body runs once on a smaller grid, as a smoke test. With ``--benchmark-enable``
+they run the full canonical workloads of BENCHMARKS.md and the summary prints the ratios
+measured in the same session.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # numpy_baseline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def full_size(request) -> bool:
+    """True when benchmarks are measured (--benchmark-enable), False in smoke runs."""
+    return not request.config.getoption("benchmark_disable")
+
+
+def _median(config, name):
+    """Median seconds of a benchmark of this session (scaled by extra_info's scale_to_w1)."""
+    session = getattr(config, "_benchmarksession", None)
+    for bench in getattr(session, "benchmarks", []) or []:
+        if bench.name == name and bench.stats is not None:
+            return bench.stats.median * bench.extra_info.get("scale_to_w1", 1.0)
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    engine = _median(config, "test_w1_end_to_end")
+    kernel = _median(config, "test_w1_kernel")
+    numpy = _median(config, "test_w1_numpy_baseline")
+    python = _median(config, "test_w1_python_loop_sample")
+    if engine is None or numpy is None:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "W1 ratios (medians, this session)")
+    tr.write_line(f"NumPy baseline / fastdescent end to end: {numpy / engine:.2f}x")
+    if kernel:
+        tr.write_line(f"NumPy baseline / fastdescent kernel:     {numpy / kernel:.2f}x")
+    if python:
+        tr.write_line(f"pure-Python loop (extrapolated to W1) / end to end: {python / engine:.0f}x")

@@ -1,0 +1,204 @@
+"""W1, ``momentum|w1`` (BENCHMARKS.md): 1,048,576 heavy-ball trajectories on 2-D quadratics.
+
+Measure with::
+
+    python -m pytest benchmarks/ --benchmark-enable --benchmark-json results/benchmarks/w1.json
+
+and compare runs with ``--benchmark-compare``. Every benchmark records its figures in
+``extra_info`` (trajectory-steps/s, kernel and write seconds, peak RSS). In the ordinary
+test run each body runs once on a 1/16-size grid (a smoke test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+
+import numba
+import numpy as np
+import pytest
+from conftest import ROOT
+from numpy_baseline import run_numpy
+
+import fastdescent
+from fastdescent.engine import Engine
+from fastdescent.runner import _threads
+
+W1_TOML = ROOT / "scripts" / "sweeps" / "momentum.toml"
+THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
+PYTHON_SAMPLE = 2000  # trajectories of the pure-Python loop, extrapolated to W1
+
+
+@pytest.fixture(scope="module")
+def w1(full_size):
+    """The W1 spec (full size) or the same sweep with 16 learning rates (smoke)."""
+    spec = fastdescent.parse_spec(W1_TOML).to_dict()
+    if not full_size:
+        spec["axes"]["lr"]["num"] = 16
+    spec = fastdescent.parse_spec(spec)
+    Engine(spec).warm_up()  # compile (or load) before anything is timed
+    return spec
+
+
+def _axes(spec):
+    return [spec.axis_values(name) for name in ("lr", "beta", "kappa")]
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
+    """fastdescent.run with Parquet written, 2 threads: the figure users see."""
+
+    def setup():
+        return (w1,), {"out": tmp_path_factory.mktemp("w1") / "r", "threads": THREADS,
+                       "progress": False}
+
+    out = benchmark.pedantic(fastdescent.run, setup=setup, rounds=5 if full_size else 1,
+                             warmup_rounds=1 if full_size else 0)
+    m = json.loads((out / "_sweep.json").read_text())
+    assert m["complete"] and m["n_trajectories"] == w1.size
+    benchmark.extra_info.update(
+        threads=THREADS,
+        trajectories=w1.size,
+        trajectory_steps=m["trajectory_steps"],
+        kernel_seconds=m["kernel_seconds"],
+        write_seconds=m["write_seconds"],
+        total_seconds=m["total_seconds"],
+        kernel_steps_per_second=m["trajectory_steps"] / m["kernel_seconds"],
+    )
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_kernel(benchmark, w1, full_size):
+    """The kernel alone (no Parquet, no coordinate columns), 2 threads."""
+    engine = Engine(w1)
+    with _threads(THREADS):
+        out = benchmark.pedantic(engine.kernel, args=(0, w1.size), rounds=5 if full_size else 1,
+                                 warmup_rounds=1 if full_size else 0)
+    steps = int(out["steps"].sum(dtype=np.int64))
+    if full_size:
+        assert steps == 508_490_825  # BENCHMARKS.md: about 508 million trajectory-steps
+    benchmark.extra_info.update(threads=THREADS, trajectory_steps=steps)
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_numpy_baseline(benchmark, w1, full_size):
+    """The NumPy-vectorised baseline of the same workload (same outputs, bit for bit)."""
+    lr, beta, kappa = _axes(w1)
+    out = benchmark.pedantic(run_numpy, args=(lr, beta, kappa), rounds=3 if full_size else 1)
+    engine = Engine(w1).kernel(0, min(w1.size, 4096))
+    for key in ("steps", "rate"):
+        assert np.array_equal(out[key][:4096], engine[key], equal_nan=True)
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_python_loop_sample(benchmark, w1):
+    """The course-notebook pure-Python loop on 2,000 W1 trajectories, scaled to all of W1.
+
+    The time is for the 2,000-trajectory sample; the summary scales it by size / 2,000
+    (``extra_info["scale_to_w1"]``) to compare it with the engine on all of W1.
+    """
+    sys.path.insert(0, str(ROOT / "tests"))
+    from naive import simulate
+
+    rng = np.random.default_rng(0)
+    ids = np.sort(rng.choice(w1.size, PYTHON_SAMPLE, replace=False))
+    coords = w1.decode(ids)
+    lr, beta, kappa = _axes(w1)
+
+    def loop():
+        for a, b, c in zip(coords["lr"], coords["beta"], coords["kappa"], strict=True):
+            k = kappa[c]
+            simulate("heavy_ball", lr[a] / k, beta[b], [1.0, k], [1.0, 1.0], 1000)
+
+    benchmark.pedantic(loop, rounds=1)
+    benchmark.extra_info.update(sample=PYTHON_SAMPLE, scale_to_w1=w1.size / PYTHON_SAMPLE)
+
+
+def _peak_rss_mb(args, env=None):
+    """Run a fresh process; its peak resident set size in MB (ru_maxrss of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024.0
+
+
+@pytest.mark.benchmark(group="momentum|w1-memory")
+def test_w1_peak_rss(benchmark, w1, tmp_path):
+    """Peak RSS of ``fastdescent run`` on W1 and on a 4x larger grid, in fresh processes.
+
+    Memory is bounded by the chunk, not the grid: the 4x grid may not add more than
+    100 MB. (ru_maxrss of children is a high-water mark over all children so far, so the
+    larger grid runs second.)
+    """
+    spec = w1.to_dict()
+    big = json.loads(json.dumps(spec))
+    big["axes"]["kappa"]["num"] *= 4
+    paths = []
+    for name, s in (("w1", spec), ("w1x4", big)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(s))
+        paths.append(path)
+    code = textwrap.dedent("""
+        import json, sys, fastdescent
+        fastdescent.run(json.load(open(sys.argv[1])), out=sys.argv[2], progress=False)
+    """)
+    results = {}
+
+    def measure():
+        for path in paths:
+            results[path.stem] = _peak_rss_mb(
+                [sys.executable, "-c", code, str(path), str(tmp_path / path.stem)])
+
+    benchmark.pedantic(measure, rounds=1)
+    benchmark.extra_info.update(peak_rss_mb=results)
+    assert results["w1"] < 1024
+    assert results["w1x4"] < results["w1"] + 100
+
+
+@pytest.mark.benchmark(group="startup")
+def test_compile_cold_and_cached(benchmark, tmp_path):
+    """Kernel compile time in a fresh process: cold (empty cache), then from the cache."""
+    code = textwrap.dedent("""
+        import time, fastdescent
+        from fastdescent.engine import Engine
+        spec = fastdescent.parse_spec(%r)
+        t = time.perf_counter()
+        Engine(spec).warm_up()
+        print(time.perf_counter() - t)
+    """ % str(W1_TOML))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    seconds = {}
+
+    def measure():
+        for key in ("cold", "cached"):
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  env=env)
+            assert proc.returncode == 0, proc.stderr
+            seconds[key] = float(proc.stdout.strip())
+
+    benchmark.pedantic(measure, rounds=1)
+    benchmark.extra_info.update(compile_seconds=seconds)
+    assert seconds["cached"] < seconds["cold"]
+
+
+@pytest.mark.benchmark(group="startup")
+def test_cached_startup_tiny_sweep(benchmark, tmp_path):
+    """``fastdescent run`` of a tiny sweep in a fresh process, with a warm compile cache."""
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(W1_TOML.read_text().replace("num = 256", "num = 2").replace(
+        "num = 64", "num = 4"))
+    args = [sys.executable, "-m", "fastdescent", "run", str(spec), "--quiet"]
+
+    def run_once():
+        out = tmp_path / f"r{time.perf_counter_ns()}"
+        proc = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+    run_once()  # make sure the cache is warm
+    benchmark.pedantic(run_once, rounds=3)
