@@ -16,8 +16,13 @@ It is deliberately independent of the engine in *structure*:
 * the trajectory loop is the update rule as a course notebook would write it;
 * the convergence-rate estimator is not streamed.  The whole error history
   ``e[t][i]`` is recorded, and only after the run is over do we work out, per
-  coordinate, which window of least-squares equations the streaming estimator would
-  have kept (see :func:`window`), sum them, and fit (see :func:`fit_rate`).
+  coordinate, the first-step sign sigma (:func:`first_step_sign`), which window of
+  least-squares equations the streaming estimator would have kept (:func:`window`),
+  sum them in the basis (x_{t-1}, F_{t-1} = x_{t-1} - sigma x_{t-2})
+  (:func:`block_sums`), and fit (:func:`fit_rate`).
+
+The semantics are version 2 of the definition (the rate fit in the shifted basis, and
+div_thr = min(diverge * gap0, MAX_FLOAT)).
 
 Nothing here imports ``fastdescent``; this file must keep working while the package
 is being rewritten.
@@ -26,16 +31,18 @@ is being rewritten.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 
 FLOOR = 1e-280  # a coordinate whose e_t**2 <= FLOOR stops accumulating ("frozen")
-DET_RTOL = 1e-13  # order-2 fit is used only if det > DET_RTOL * a11 * a22
+DET_RTOL = 1e-10  # order-2 fit only if det > DET_RTOL * ff (sums divided by xx first)
 LOSS_MIN = 0.0
+MAX_FLOAT = sys.float_info.max  # div_thr = min(diverge * gap0, MAX_FLOAT)
 
 ORDER = {"gd": 1, "heavy_ball": 2, "nesterov": 2}
 STATUS_CODES = {"converged": 0, "diverged": 1, "max_steps": 2, "escaped": 3}
 
-SUM_NAMES = ("a11", "a12", "a22", "b1", "b2")
+SUM_NAMES = ("xx", "xf", "ff", "rxf", "rff")
 
 
 def block_length(steps: int) -> int:
@@ -104,8 +111,9 @@ def last_step(e: Sequence[float], last: int) -> int:
 def window(t_last: int, order: int, B: int) -> tuple[range, range]:
     """The equations held by the streaming estimator when accumulation ended.
 
-    Equation t (for t >= order) is ``e_t ~ a e_{t-1} (+ b e_{t-2})``.  Step t >= 1
-    belongs to block (t - 1) // B: block 0 is steps 1..B, block 1 is B+1..2B, ...
+    Equation t (for t >= order) is ``F_t ~ alpha x_{t-1} (+ gamma F_{t-1})`` with
+    ``F_t = x_t - sigma x_{t-1}`` (see :func:`block_sums`).  Step t >= 1 belongs to
+    block (t - 1) // B: block 0 is steps 1..B, block 1 is B+1..2B, ...
     The streaming rule rotates ``prev = cur; cur = 0`` at t = B+1, 2B+1, ..., i.e.
     exactly when the block index increases, and only for coordinates that are still
     accumulating; since every step up to t_last was accumulated, all rotations up to
@@ -125,82 +133,106 @@ def window(t_last: int, order: int, B: int) -> tuple[range, range]:
     return prev, cur
 
 
-def block_sums(e: Sequence[float], steps: range, order: int) -> list[float]:
-    """The five normal-equation sums over the given equations, in step order.
+def first_step_sign(e: Sequence[float], t_last: int) -> float:
+    """sigma: +1.0 if the first step kept the coordinate's sign (x_1 x_0 >= 0), else -1.0.
 
-    order 2 (e_t = a e_{t-1} + b e_{t-2}):
-        a11 = sum e_{t-1}^2,  a12 = sum e_{t-1} e_{t-2},  a22 = sum e_{t-2}^2,
-        b1  = sum e_t e_{t-1}, b2 = sum e_t e_{t-2}
-    order 1 (e_t = a e_{t-1}): only a11 and b1; the others stay 0.
-    Each sum is s = s + x, one term per step, in increasing t.
+    The streaming rule measures it at t = 1 if the coordinate is still accumulating
+    then (t_last >= 1); otherwise it keeps its initial value 1.0 (and the window is
+    empty, so it never matters).
     """
-    a11 = a12 = a22 = b1 = b2 = 0.0
+    if t_last < 1:
+        return 1.0
+    return 1.0 if e[1] * e[0] >= 0.0 else -1.0
+
+
+def block_sums(e: Sequence[float], steps: range, order: int, sigma: float) -> list[float]:
+    """The five regression sums over the given equations, in step order.
+
+    With x_t = e[t] and F_t = x_t - sigma x_{t-1} (so F_t = alpha x_{t-1} + gamma F_{t-1}
+    is the recurrence x_t = (sigma + alpha + gamma) x_{t-1} - sigma gamma x_{t-2}):
+
+        xx  = sum x_{t-1}^2,      xf  = sum x_{t-1} F_{t-1},   ff = sum F_{t-1}^2,
+        rxf = sum F_t x_{t-1},    rff = sum F_t F_{t-1}
+
+    order 1 (F_t = alpha x_{t-1}): only xx and rxf; the others stay 0.
+    Each sum is s = s + (product), one term per step, in increasing t; every F is
+    recomputed from the history with the same expression the streaming rule uses.
+    """
+    xx = xf = ff = rxf = rff = 0.0
     for t in steps:
+        x1 = e[t - 1]
+        f = e[t] - sigma * e[t - 1]  # F_t
+        xx = xx + x1 * x1
+        rxf = rxf + f * x1
         if order == 2:
-            a11 = a11 + e[t - 1] * e[t - 1]
-            a12 = a12 + e[t - 1] * e[t - 2]
-            a22 = a22 + e[t - 2] * e[t - 2]
-            b1 = b1 + e[t] * e[t - 1]
-            b2 = b2 + e[t] * e[t - 2]
-        else:
-            a11 = a11 + e[t - 1] * e[t - 1]
-            b1 = b1 + e[t] * e[t - 1]
-    return [a11, a12, a22, b1, b2]
+            f1 = e[t - 1] - sigma * e[t - 2]  # F_{t-1} (t >= 2)
+            xf = xf + x1 * f1
+            ff = ff + f1 * f1
+            rff = rff + f * f1
+    return [xx, xf, ff, rxf, rff]
 
 
-def coordinate_sums(e: Sequence[float], last: int, order: int, B: int) -> list[float]:
-    """S = prev + cur for one coordinate whose run accumulated steps 0..last."""
-    prev_steps, cur_steps = window(last_step(e, last), order, B)
-    prev = block_sums(e, prev_steps, order)
-    cur = block_sums(e, cur_steps, order)
+def coordinate_sums(e: Sequence[float], last: int, order: int, B: int) -> tuple[list[float], float]:
+    """(S, sigma): S = prev + cur for one coordinate whose run accumulated steps 0..last."""
+    t_last = last_step(e, last)
+    sigma = first_step_sign(e, t_last)
+    prev_steps, cur_steps = window(t_last, order, B)
+    prev = block_sums(e, prev_steps, order, sigma)
+    cur = block_sums(e, cur_steps, order, sigma)
     # S.x = prev.x + cur.x, elementwise
-    return [prev[j] + cur[j] for j in range(5)]
-
-
-def _sqrt(x: float) -> float:
-    # math.sqrt raises on negatives; the compiled kernels return NaN
-    return math.sqrt(x) if x >= 0.0 else math.nan
+    return [prev[j] + cur[j] for j in range(5)], sigma
 
 
 def fit_coefficients(S: Sequence[float], order: int) -> tuple[int, float, float]:
-    """Solve the 2x2 (or 1x1) normal equations.  Returns (order_used, a, b).
+    """Least squares for F_t = alpha x_{t-1} (+ gamma F_{t-1}).  Returns (order_used,
+    alpha, gamma); (1, NaN, 0.0) without data (not S.xx > 0).
 
-    order 2:  det = a11 a22 - a12^2; if a11 > 0, a22 > 0, det > DET_RTOL a11 a22:
-                  a = (b1 a22 - b2 a12) / det,   b = (a11 b2 - a12 b1) / det
-              else fall back to order 1 with the same a11, b1.
-    order 1:  a = b1 / a11 if a11 > 0 else NaN;  b = 0.
+    The sums are divided by xx first (scale-free): xf, ff, rxf, rff <- ./xx.
+    order 2:  det = ff - xf^2; if ff > 0 and det > DET_RTOL ff:
+                  alpha = (rxf ff - rff xf) / det,   gamma = (rff - xf rxf) / det
+              else fall back to order 1.
+    order 1:  alpha = rxf (= S.rxf / S.xx), gamma = 0.
     """
-    a11, a12, a22, b1, b2 = S
+    xx, xf, ff, rxf, rff = S
+    if not xx > 0.0:
+        return 1, math.nan, 0.0
+    xf = xf / xx
+    ff = ff / xx
+    rxf = rxf / xx
+    rff = rff / xx
     if order == 2:
-        det = a11 * a22 - a12 * a12
-        if a11 > 0.0 and a22 > 0.0 and det > DET_RTOL * (a11 * a22):
-            a = (b1 * a22 - b2 * a12) / det
-            b = (a11 * b2 - a12 * b1) / det
-            return 2, a, b
-    if a11 > 0.0:
-        return 1, b1 / a11, 0.0
-    return 1, math.nan, 0.0
+        det = ff - xf * xf
+        if ff > 0.0 and det > DET_RTOL * ff:
+            alpha = (rxf * ff - rff * xf) / det
+            gamma = (rff - xf * rxf) / det
+            return 2, alpha, gamma
+    return 1, rxf, 0.0
 
 
-def fit_rate(S: Sequence[float], order: int) -> float:
-    """Largest |root| of the fitted recurrence, from the sums S = (a11, a12, a22, b1, b2).
+def fit_rate(S: Sequence[float], sigma: float, order: int) -> float:
+    """Largest |root| of the fitted recurrence, from S = (xx, xf, ff, rxf, rff) and sigma.
 
-    order 2: roots of z^2 - a z - b; disc = a^2/4 + b (written 0.25*a*a + b);
-             r = |a|/2 + sqrt(disc) if disc >= 0 (real roots), else sqrt(-b)
-             (complex pair, |z|^2 = -b).
-    order 1: r = |b1 / a11|, NaN if a11 <= 0 (no data).
+    order 2: the roots are z = sigma + y with y^2 + p y + q = 0, p = sigma - alpha - gamma,
+             q = -sigma alpha; disc = p^2/4 - q (written 0.25*p*p - q);
+             real roots (disc >= 0): r = max(|sigma - p/2 + sqrt(disc)|,
+             |sigma - p/2 - sqrt(disc)|); complex pair: r = sqrt(|sigma gamma|)
+             (|z|^2 = z1 z2 = sigma gamma).
+    order 1: r = |sigma + alpha|, NaN without data.
     """
-    used, a, b = fit_coefficients(S, order)
+    used, alpha, gamma = fit_coefficients(S, order)
     if used == 2:
-        disc = 0.25 * a * a + b
+        p = sigma - alpha - gamma
+        q = -(sigma * alpha)
+        disc = 0.25 * p * p - q
         if disc >= 0.0:
-            return 0.5 * abs(a) + _sqrt(disc)
-        return _sqrt(-b)
-    return abs(a)  # abs(b1 / a11), or NaN
+            s = math.sqrt(disc)
+            return max(abs(sigma - 0.5 * p + s), abs(sigma - 0.5 * p - s))
+        return math.sqrt(abs(sigma * gamma))
+    return abs(sigma + alpha)  # abs(sigma + S.rxf / S.xx), or NaN
 
 
 def combine_rates(rs: Sequence[float]) -> float:
-    """max over coordinates, ignoring NaN; NaN if all are NaN."""
+    """max over coordinates in order, ignoring NaN; NaN if all are NaN."""
     rate = math.nan
     for r in rs:
         if not math.isnan(r) and (math.isnan(rate) or r > rate):
@@ -216,7 +248,8 @@ def estimate_rate(history: Sequence[Sequence[float]], last: int, order: int, B: 
     rs = []
     for i in range(d):
         e = [history[t][i] for t in range(last + 1)]
-        rs.append(fit_rate(coordinate_sums(e, last, order, B), order))
+        S, sigma = coordinate_sums(e, last, order, B)
+        rs.append(fit_rate(S, sigma, order))
     return combine_rates(rs)
 
 
@@ -238,8 +271,8 @@ def simulate_detail(
     """Like :func:`simulate`, plus the recorded history for white-box tests.
 
     Extra keys: ``history`` (list over t = 0..last of the error vector e_t = w_t - w*),
-    ``last`` (last accumulated step, -1 if none), ``order``, ``B``, ``t_last`` (per
-    coordinate).
+    ``last`` (last accumulated step, -1 if none), ``order``, ``B``, and per coordinate
+    ``t_last`` (last accumulated equation) and ``sigma`` (the first-step sign).
     """
     if optimizer not in ORDER:
         raise ValueError(f"unknown optimizer {optimizer!r}")
@@ -255,8 +288,6 @@ def simulate_detail(
 
     loss0 = loss(lam, w)
     gap0 = loss0 - LOSS_MIN
-    conv_thr = tol * gap0
-    div_thr = diverge * gap0
 
     history: list[list[float]] = []
     status, n_steps, diverge_step, final_loss = "max_steps", steps, -1, loss0
@@ -265,9 +296,11 @@ def simulate_detail(
         status, n_steps, diverge_step, final_loss = "diverged", 0, 0, math.inf
     else:
         history.append(error(w))  # accumulation for t = 0 (only the freeze check)
-        if gap0 <= conv_thr:
+        if gap0 <= tol * gap0:
             status, n_steps = "converged", 0
         else:
+            conv_thr = tol * gap0
+            div_thr = min(diverge * gap0, MAX_FLOAT)
             for t in range(1, steps + 1):
                 update(optimizer, eta, beta, lam, w, v)
                 L = loss(lam, w)
@@ -287,7 +320,9 @@ def simulate_detail(
 
     last = len(history) - 1
     rate = estimate_rate(history, last, order, B)  # NaN when nothing was accumulated
-    t_last = [last_step([h[i] for h in history], last) for i in range(len(w))] if history else []
+    columns = [[h[i] for h in history] for i in range(len(w))]
+    t_last = [last_step(e, last) for e in columns]  # -1 when nothing was accumulated
+    sigma = [first_step_sign(e, t) for e, t in zip(columns, t_last, strict=True)]
     return {
         "status": status,
         "steps": n_steps,
@@ -300,6 +335,7 @@ def simulate_detail(
         "order": order,
         "B": B,
         "t_last": t_last,
+        "sigma": sigma,
     }
 
 
@@ -318,6 +354,4 @@ def simulate(
     status is "converged" | "diverged" | "max_steps"; diverge_step is -1 unless diverged.
     """
     out = simulate_detail(optimizer, eta, beta, lam, start, steps, tol, diverge)
-    return {
-        k: out[k] for k in ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")
-    }
+    return {k: out[k] for k in ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")}

@@ -90,3 +90,12 @@ def test_no_traceback_from_a_real_process(tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "kappa" in proc.stderr
+
+
+def test_progress_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
+    """On a terminal: a tqdm bar counting trajectories (rate and ETA included)."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    spec = _write(tmp_path, GOOD)
+    assert main(["run", str(spec), "--out", str(tmp_path / "r"), "--chunk-size", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "100%" in err and "16.0/16.0" in err and "traj/s" in err and "chunk 1/4" not in err
