@@ -15,13 +15,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # numpy_baseline
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def full_size(request) -> bool:
     """True when benchmarks are measured (--benchmark-enable), False in smoke runs."""
-    return not request.config.getoption("benchmark_disable")
+    config = request.config  # the same rule as pytest-benchmark's own
+    return config.getoption("benchmark_enable") or not config.getoption("benchmark_disable")
 
 
 def _median(config, name):

@@ -18,17 +18,18 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
-from conftest import ROOT
 from numpy_baseline import run_numpy
 
 import fastdescent
 from fastdescent.engine import Engine
 from fastdescent.runner import _threads
 
+ROOT = Path(__file__).resolve().parent.parent
 W1_TOML = ROOT / "scripts" / "sweeps" / "momentum.toml"
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
 PYTHON_SAMPLE = 2000  # trajectories of the pure-Python loop, extrapolated to W1
@@ -54,11 +55,18 @@ def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
     """fastdescent.run with Parquet written, 2 threads: the figure users see."""
 
     def setup():
-        return (w1,), {"out": tmp_path_factory.mktemp("w1") / "r", "threads": THREADS,
-                       "progress": False}
+        return (w1,), {
+            "out": tmp_path_factory.mktemp("w1") / "r",
+            "threads": THREADS,
+            "progress": False,
+        }
 
-    out = benchmark.pedantic(fastdescent.run, setup=setup, rounds=5 if full_size else 1,
-                             warmup_rounds=1 if full_size else 0)
+    out = benchmark.pedantic(
+        fastdescent.run,
+        setup=setup,
+        rounds=5 if full_size else 1,
+        warmup_rounds=1 if full_size else 0,
+    )
     m = json.loads((out / "_sweep.json").read_text())
     assert m["complete"] and m["n_trajectories"] == w1.size
     benchmark.extra_info.update(
@@ -77,8 +85,12 @@ def test_w1_kernel(benchmark, w1, full_size):
     """The kernel alone (no Parquet, no coordinate columns), 2 threads."""
     engine = Engine(w1)
     with _threads(THREADS):
-        out = benchmark.pedantic(engine.kernel, args=(0, w1.size), rounds=5 if full_size else 1,
-                                 warmup_rounds=1 if full_size else 0)
+        out = benchmark.pedantic(
+            engine.kernel,
+            args=(0, w1.size),
+            rounds=5 if full_size else 1,
+            warmup_rounds=1 if full_size else 0,
+        )
     steps = int(out["steps"].sum(dtype=np.int64))
     if full_size:
         assert steps == 508_490_825  # BENCHMARKS.md: about 508 million trajectory-steps
@@ -153,7 +165,8 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
     def measure():
         for path in paths:
             results[path.stem] = _peak_rss_mb(
-                [sys.executable, "-c", code, str(path), str(tmp_path / path.stem)])
+                [sys.executable, "-c", code, str(path), str(tmp_path / path.stem)]
+            )
 
     benchmark.pedantic(measure, rounds=1)
     benchmark.extra_info.update(peak_rss_mb=results)
@@ -164,21 +177,25 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
 @pytest.mark.benchmark(group="startup")
 def test_compile_cold_and_cached(benchmark, tmp_path):
     """Kernel compile time in a fresh process: cold (empty cache), then from the cache."""
-    code = textwrap.dedent("""
+    code = textwrap.dedent(
+        """
         import time, fastdescent
         from fastdescent.engine import Engine
         spec = fastdescent.parse_spec(%r)
         t = time.perf_counter()
         Engine(spec).warm_up()
         print(time.perf_counter() - t)
-    """ % str(W1_TOML))
+    """
+        % str(W1_TOML)
+    )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     seconds = {}
 
     def measure():
         for key in ("cold", "cached"):
-            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  env=env)
+            proc = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env
+            )
             assert proc.returncode == 0, proc.stderr
             seconds[key] = float(proc.stdout.strip())
 
@@ -191,8 +208,9 @@ def test_compile_cold_and_cached(benchmark, tmp_path):
 def test_cached_startup_tiny_sweep(benchmark, tmp_path):
     """``fastdescent run`` of a tiny sweep in a fresh process, with a warm compile cache."""
     spec = tmp_path / "tiny.toml"
-    spec.write_text(W1_TOML.read_text().replace("num = 256", "num = 2").replace(
-        "num = 64", "num = 4"))
+    spec.write_text(
+        W1_TOML.read_text().replace("num = 256", "num = 2").replace("num = 64", "num = 4")
+    )
     args = [sys.executable, "-m", "fastdescent", "run", str(spec), "--quiet"]
 
     def run_once():

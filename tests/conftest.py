@@ -1,46 +1,9 @@
-"""Shared helpers. Kernels compile once per machine (``cache=True``); every test uses
-small grids so the suite stays fast on two cores."""
+"""Test set-up. Kernels compile once per machine (``cache=True``); every test uses small
+grids so the suite stays fast on two cores."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/naive.py, the slow twin
-
-
-def quadratic_spec(optimizer="heavy_ball", steps=300, dim=2, axes=None, **params):
-    """A small quadratic sweep spec (dict) for tests."""
-    axes = axes or {"lr": {"values": [0.1, 0.5, 1.0, 1.9]}}
-    spec = {
-        "name": "test",
-        "problem": "quadratic",
-        "optimizer": optimizer,
-        "steps": steps,
-        "problem_params": {"dim": dim, **params},
-        "axes": axes,
-    }
-    if "lambdas" in params:
-        spec["problem_params"].pop("dim")
-    return spec
-
-
-def assert_same_numbers(a, b, columns=None):
-    """Every numeric column equal, bit for bit (NaN == NaN)."""
-    columns = columns or [c for c in a.columns if c != "status"]
-    for c in columns:
-        x, y = np.asarray(a[c]), np.asarray(b[c])
-        assert x.dtype == y.dtype, c
-        if x.dtype.kind == "f":
-            assert np.array_equal(x.view(np.int64), y.view(np.int64)), c
-        else:
-            assert np.array_equal(x, y), c
-    assert (np.asarray(a["status"]) == np.asarray(b["status"])).all()
-
-
-@pytest.fixture
-def spec_factory():
-    return quadratic_spec
+sys.path.insert(0, str(Path(__file__).parent))  # helpers.py and naive.py, the slow twin

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numba
 import pytest
-from conftest import assert_same_numbers, quadratic_spec
+from helpers import assert_same_numbers, quadratic_spec
 
 import fastdescent
 from fastdescent import store

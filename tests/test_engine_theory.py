@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import quadratic_spec
+from helpers import quadratic_spec
 
 import fastdescent
 from fastdescent import theory

@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import quadratic_spec
+from helpers import quadratic_spec
 from naive import simulate
 
 import fastdescent

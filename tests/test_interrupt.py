@@ -11,14 +11,16 @@ import sys
 import time
 
 import pytest
-from conftest import assert_same_numbers, quadratic_spec
+from helpers import assert_same_numbers, quadratic_spec
 
 import fastdescent
 from fastdescent import store
 
-AXES = {"lr": {"start": 0.05, "stop": 3.5, "num": 64, "relative_to": "lambda_max"},
-        "beta": {"start": 0.0, "stop": 0.99, "num": 32},
-        "kappa": {"start": 1, "stop": 1e4, "num": 32, "scale": "log"}}
+AXES = {
+    "lr": {"start": 0.05, "stop": 3.5, "num": 64, "relative_to": "lambda_max"},
+    "beta": {"start": 0.0, "stop": 0.99, "num": 32},
+    "kappa": {"start": 1, "stop": 1e4, "num": 32, "scale": "log"},
+}
 
 
 def _toml(spec):
@@ -26,8 +28,10 @@ def _toml(spec):
         f"{k} = {{ {', '.join(f'{a} = {json.dumps(b)}' for a, b in v.items())} }}"
         for k, v in spec["axes"].items()
     )
-    return (f'problem = "quadratic"\noptimizer = "{spec["optimizer"]}"\n'
-            f'steps = {spec["steps"]}\n[axes]\n{axes}\n')
+    return (
+        f'problem = "quadratic"\noptimizer = "{spec["optimizer"]}"\n'
+        f"steps = {spec['steps']}\n[axes]\n{axes}\n"
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
@@ -37,8 +41,19 @@ def test_interrupted_process_resumes(tmp_path, sig):
     path = tmp_path / "sweep.toml"
     path.write_text(_toml(spec))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "fastdescent", "run", str(path), "--out", str(out),
-           "--chunk-size", "2048", "--threads", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fastdescent",
+        "run",
+        str(path),
+        "--out",
+        str(out),
+        "--chunk-size",
+        "2048",
+        "--threads",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(list(out.glob("part-*.parquet"))) < 3 and time.monotonic() < deadline:

@@ -404,6 +404,10 @@ GRIDS = {
         lr=[3.5, 4.0], beta=[0.0, 0.99], kappa=[1.0, 1e4], steps=1000, diverge=math.inf,
         chunk=3,
     ),
+    "clamped": dict(  # diverge * gap0 overflows (kappa = 1e4): div_thr = MAX_FLOAT
+        lr=[3.5, 4.0], beta=[0.0, 0.99], kappa=[1.0, 1e4], steps=1000, diverge=1e308,
+        chunk=3,
+    ),
 }  # fmt: skip
 
 
@@ -446,13 +450,25 @@ def test_numpy_baseline_equals_twin(name):
 # ---------------------------------------------------------------------------------------
 
 
-def test_numpy_baseline_equals_engine():
+ENGINE_GRIDS = {
+    # up to eta*lambda_max = 4: all three statuses
+    "w1-like": dict(
+        lr=np.linspace(0.01, 4.0, 16), beta=np.linspace(0.0, 0.99, 8),
+        kappa=np.geomspace(1.0, 1e4, 5), steps=300,
+    ),
+    "freezes": GRIDS["freezes"],  # tol = 0: runs into the FLOOR freeze
+    # the engine refuses diverge = inf; 1e308 * gap0 overflows and is clamped to MAX_FLOAT
+    "non-finite": GRIDS["clamped"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(ENGINE_GRIDS))
+def test_numpy_baseline_equals_engine(name):
     fastdescent = pytest.importorskip("fastdescent")
     base = _load_numpy_baseline()
-    lr = np.linspace(0.01, 4.0, 16)  # up to eta*lambda_max = 4: many diverge
-    beta = np.linspace(0.0, 0.99, 8)
-    kappa = np.geomspace(1.0, 1e4, 5)
-    steps = 300
+    g = dict(tol=1e-20, diverge=1e10) | ENGINE_GRIDS[name]
+    lr, beta, kappa = (np.asarray(g[a], dtype=np.float64) for a in ("lr", "beta", "kappa"))
+    steps = g["steps"]
     spec = {
         "problem": "quadratic",
         "optimizer": "heavy_ball",
@@ -463,13 +479,16 @@ def test_numpy_baseline_equals_engine():
             "beta": {"values": beta.tolist()},
             "kappa": {"values": kappa.tolist()},
         },
+        "stop": {"tol": g["tol"], "diverge": g["diverge"]},
     }
     df = fastdescent.run(spec, progress=False)
-    out = base.run_numpy(lr, beta, kappa, steps=steps, chunk=100)
+    out = base.run_numpy(
+        lr, beta, kappa, steps=steps, tol=g["tol"], diverge=g["diverge"], chunk=100
+    )
     n = lr.size * beta.size * kappa.size
     assert len(df) == n == out["status"].size
     # same rows in the same C order (lr slowest, kappa fastest), same eta = lr / kappa
-    lr_g, beta_g, kappa_g = (g.ravel() for g in np.meshgrid(lr, beta, kappa, indexing="ij"))
+    lr_g, beta_g, kappa_g = (x.ravel() for x in np.meshgrid(lr, beta, kappa, indexing="ij"))
     assert np.array_equal(df["lr"].to_numpy(), lr_g)
     assert np.array_equal(df["beta"].to_numpy(), beta_g)
     assert np.array_equal(df["kappa"].to_numpy(), kappa_g)
@@ -477,7 +496,8 @@ def test_numpy_baseline_equals_engine():
     names = np.array(["converged", "diverged", "max_steps"])
     status = df["status"].astype(str).to_numpy()
     assert (status == names[out["status"]]).all()
-    assert set(status) == {"converged", "diverged", "max_steps"}  # the grid covers all three
+    if name == "w1-like":
+        assert set(status) == {"converged", "diverged", "max_steps"}  # all three covered
     for key in ("steps", "diverge_step"):
         assert np.array_equal(df[key].to_numpy().astype(np.int64), out[key].astype(np.int64)), key
     for key in ("loss0", "final_loss", "rate"):

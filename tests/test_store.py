@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import assert_same_numbers, quadratic_spec
+from helpers import assert_same_numbers, quadratic_spec
 
 import fastdescent
 from fastdescent import store
