@@ -178,15 +178,14 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
 def test_compile_cold_and_cached(benchmark, tmp_path):
     """Kernel compile time in a fresh process: cold (empty cache), then from the cache."""
     code = textwrap.dedent(
-        """
+        f"""
         import time, fastdescent
         from fastdescent.engine import Engine
-        spec = fastdescent.parse_spec(%r)
+        spec = fastdescent.parse_spec({str(W1_TOML)!r})
         t = time.perf_counter()
         Engine(spec).warm_up()
         print(time.perf_counter() - t)
     """
-        % str(W1_TOML)
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     seconds = {}

@@ -179,9 +179,10 @@ def _open_directory(engine, directory, chunk_size, explicit, resume):
         )
     if manifest is not None and manifest.get("spec_hash") != spec.hash:
         old = manifest.get("spec", {}).get("name", "?")
+        old_hash = str(manifest.get("spec_hash", "?"))[:12]
         raise store.SweepDirError(
-            f"{directory} holds another sweep ({old!r}, spec hash {manifest.get('spec_hash', '?')[:12]}"
-            f"), not this one ({spec.name!r}, {spec.hash[:12]}); choose another --out or delete it"
+            f"{directory} holds another sweep ({old!r}, spec hash {old_hash}), not this one "
+            f"({spec.name!r}, {spec.hash[:12]}); choose another --out or delete it"
         )
     if manifest is not None and not resume:
         store.clear(directory)
@@ -189,7 +190,8 @@ def _open_directory(engine, directory, chunk_size, explicit, resume):
     if manifest is not None and explicit and manifest["chunk_size"] != chunk_size:
         raise store.SweepDirError(
             f"{directory}: this sweep was started with chunk_size = {manifest['chunk_size']}; "
-            f"resume with the same chunk size (or none), or start over with resume=False / --no-resume"
+            "resume with the same chunk size (or none), or start over with resume=False "
+            "(--no-resume)"
         )
     if manifest is None:
         plan = ChunkPlan(spec.size, chunk_size)

@@ -53,7 +53,7 @@ def swept(request):
 
 
 def test_never_diverges_where_stable(swept):
-    _, df, rho, stable, away = swept
+    _, df, _rho, stable, away = swept
     diverged = (df["status"] == "diverged").to_numpy()
     bad = diverged & stable & away
     assert bad.sum() == 0, df[bad].head()
@@ -70,7 +70,7 @@ def test_always_diverges_where_unstable(swept):
 
 
 def test_rate_within_2_percent_of_theory(swept):
-    optimizer, df, rho, stable, away = swept
+    optimizer, df, rho, _stable, away = swept
     rate = df["rate"].to_numpy()
     check = away & (rho >= 0.01) & (rho <= 0.9999) & (df["steps"].to_numpy() >= 4)
     assert check.sum() > 0.2 * len(df)
