@@ -151,8 +151,11 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
         for name, s in (("w1", spec), ("w1x4", big)):
             path = tmp_path / f"{name}.json"
             path.write_text(json.dumps(s))
-            proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / name)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(path), str(tmp_path / name)],
+                capture_output=True,
+                text=True,
+            )
             assert proc.returncode == 0, proc.stderr
             results[name] = float(proc.stdout.split()[-1])
 
