@@ -21,23 +21,42 @@ The asymptotic per-step contraction of ``|w_t|`` in that direction is the spectr
 ``max |z|`` over the roots. Every function broadcasts its array arguments against each other
 (NumPy rules), computes in float64 and returns float64 (or bool) arrays of the broadcast
 shape; 0-d results are returned as NumPy scalars.
+
+Besides rates, stability and optima: plot-overlay region labels (``regions``; for heavy ball
+also Pedregosa's robust / lazy / knife's-edge split, ``heavy_ball_regions`` and
+``heavy_ball_rate_chebyshev``) and the stationary loss under additive gradient noise
+(``stationary_loss``, ``stationary_variance``; implemented in ``fastdescent.theory_noise``
+and re-exported here).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from fastdescent.theory_noise import stationary_loss, stationary_variance
+
 __all__ = [
+    "HB_REGIONS",
     "OPTIMIZERS",
+    "REGIONS",
     "characteristic",
+    "heavy_ball_rate_chebyshev",
+    "heavy_ball_regions",
     "optimal",
     "rate",
     "rate_direction",
+    "regions",
     "stability_limit",
     "stable",
+    "stationary_loss",
+    "stationary_variance",
 ]
 
 OPTIMIZERS = ("gd", "heavy_ball", "nesterov")
+#: names of the codes returned by ``heavy_ball_regions`` (code = index)
+HB_REGIONS = ("robust", "lazy", "knife_edge", "divergent")
+#: names of the codes returned by ``regions`` (code = index)
+REGIONS = ("monotone", "oscillating", "complex", "divergent")
 
 
 def _check_optimizer(optimizer, beta):
@@ -237,3 +256,141 @@ def optimal(optimizer, lambda_min, lambda_max):
         beta = (s - 2.0) / (s + 2.0)
         rho = 1.0 - 2.0 / s
     return _scalar(eta), _scalar(beta), _scalar(rho)
+
+
+# --------------------------------------------------------------------------- region labels
+
+
+def _hb_edge_rate(h, beta, lo, hi):
+    """Heavy-ball radius at eta*lam = h given lo = (1 - sqrt(beta))**2, hi = (1 + sqrt(beta))**2.
+
+    Uses the factorisation p**2 - 4*beta = (lo - h) * (hi - h) (p = 1 + beta - h), so the
+    complex/real branch is decided by the same comparisons of h with lo and hi that define
+    the regions.
+    """
+    disc = (lo - h) * (hi - h)
+    real = 0.5 * (np.abs(1.0 + beta - h) + np.sqrt(np.maximum(disc, 0.0)))
+    return np.where(disc > 0, real, np.sqrt(beta))
+
+
+def _hb_setup(eta, beta, lambda_min, lambda_max):
+    """Validate and broadcast heavy-ball region inputs; return the shared pieces."""
+    lmin, lmax = _check_spectrum(lambda_min, lambda_max)
+    eta = np.asarray(eta, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    if not (np.all(np.isfinite(eta)) and np.all(np.isfinite(beta))):
+        raise ValueError("eta and beta must be finite")
+    if np.any(beta < 0):
+        raise ValueError(
+            "heavy-ball regions need beta >= 0 (their boundaries are (1 +- sqrt(beta))**2); "
+            "use rate() or regions() for negative beta"
+        )
+    eta, beta, lmin, lmax = np.broadcast_arrays(eta, beta, lmin, lmax)
+    sb = np.sqrt(beta)
+    lo, hi = (1.0 - sb) ** 2, (1.0 + sb) ** 2
+    h_min, h_max = eta * lmin, eta * lmax
+    r_min = _hb_edge_rate(h_min, beta, lo, hi)
+    r_max = _hb_edge_rate(h_max, beta, lo, hi)
+    robust = (h_min >= lo) & (h_min <= hi) & (h_max >= lo) & (h_max <= hi)
+    rho = np.where(robust, sb, np.maximum(r_min, r_max))
+    return eta, beta, lmin, lmax, lo, hi, h_min, h_max, r_min, r_max, robust, rho
+
+
+def heavy_ball_rate_chebyshev(eta, beta, lambda_min, lambda_max):
+    """Heavy-ball rate over [mu, L] in Pedregosa's form ("A Hitchhiker's Guide to Momentum").
+
+    With sigma(lam) = (1 + beta - eta*lam) / (2*sqrt(beta)) the per-direction radius is
+        r(lam) = sqrt(beta)                                   if |sigma| <= 1
+        r(lam) = sqrt(beta) * (|sigma| + sqrt(sigma**2 - 1))  if |sigma| > 1
+    (|sigma| <= 1 <=> (1 - sqrt(beta))**2 <= eta*lam <= (1 + sqrt(beta))**2: complex roots),
+    and for eta > 0 the rate over the spectrum is, by region (see ``heavy_ball_regions``):
+        robust      (both eta*mu and eta*L in [(1-sqrt(beta))**2, (1+sqrt(beta))**2]):
+                    rho = sqrt(beta)
+        lazy        (eta*mu < (1-sqrt(beta))**2, eta*L <= (1+sqrt(beta))**2):  rho = r(mu)
+        knife_edge  (eta*L > (1+sqrt(beta))**2, eta*mu >= (1-sqrt(beta))**2):  rho = r(L)
+        both ends outside the complex interval:             rho = max(r(mu), r(L))
+    It is computed as rho = sqrt(beta) on the robust region and max(r(mu), r(L)) elsewhere,
+    which equals the table (r decreases in lam below the complex interval, is sqrt(beta) on
+    it and increases above it) and stays correct for eta <= 0 (where rho >= 1).
+    r(lam) is evaluated as (|p| + sqrt((lo - h)*(hi - h))) / 2 with p = 1 + beta - h,
+    h = eta*lam, lo, hi = (1 -+ sqrt(beta))**2: algebraically the formula above, and finite
+    at beta = 0, where it is gd's rate max(|1 - eta*mu|, |1 - eta*L|).
+    It equals ``rate("heavy_ball", ...)`` up to rounding (~sqrt(eps) at a double root).
+
+    Arguments broadcast together; the float64 result has the broadcast shape. Requires
+    finite eta and beta, beta >= 0 (beta >= 1 is allowed: rho >= 1) and
+    0 < lambda_min <= lambda_max.
+    """
+    return _scalar(_hb_setup(eta, beta, lambda_min, lambda_max)[-1])
+
+
+def heavy_ball_regions(eta, beta, lambda_min, lambda_max):
+    """Pedregosa's heavy-ball regions as int8 codes indexing ``HB_REGIONS``.
+
+    lo = (1 - sqrt(beta))**2, hi = (1 + sqrt(beta))**2 (the complex-root interval of eta*lam).
+        3 divergent   not stable("heavy_ball", ...), i.e. rate >= 1 (decided by the exact
+                      Jury test of ``stable``, so this region is exactly where stable() is
+                      False); takes precedence over the rest
+        0 robust      lo <= eta*mu and eta*L <= hi: every direction has complex (or double)
+                      roots, rate sqrt(beta)
+        1 lazy        eta*mu < lo and eta*L <= hi: the rate r(mu) > sqrt(beta) is set by mu
+        2 knife_edge  eta*L > hi and eta*mu >= lo: the rate r(L) is set by L
+        both ends outside (eta*mu < lo and eta*L > hi): lazy if r(mu) > r(L), knife_edge if
+                      r(L) >= r(mu). Ties (equal in float64, so rounding decides on that
+                      curve) go to knife_edge, matching ``regions``, where a tie between a
+                      monotone and an oscillating direction is labelled oscillating.
+    r(lam) as in ``heavy_ball_rate_chebyshev``. For eta <= 0 every point is divergent. At
+    beta = 0 (gd) the complex interval shrinks to eta*lam = 1.
+
+    Arguments broadcast together (same requirements as ``heavy_ball_rate_chebyshev``); the
+    int8 result has the broadcast shape.
+    """
+    eta, beta, lmin, lmax, lo, hi, h_min, h_max, r_min, r_max, robust, _ = _hb_setup(
+        eta, beta, lambda_min, lambda_max
+    )
+    low, high = h_min < lo, h_max > hi
+    lazy = (low & ~high) | (low & high & (r_min > r_max))
+    code = np.where(robust, 0, np.where(lazy, 1, 2))
+    code = np.where(stable("heavy_ball", eta, beta, lmin, lmax), code, 3)
+    return _scalar(code.astype(np.int8))
+
+
+def regions(optimizer, eta, beta, lambda_min, lambda_max):
+    """Region label for plot overlays, as int8 codes indexing ``REGIONS``.
+
+    The label describes how the slowest error mode behaves: take the endpoint direction(s)
+    lam in {mu, L} that attain the max radius (``rate``; the max over [mu, L] is always at
+    an endpoint) and their dominant root(s), the roots of z**2 - p*z + q of largest modulus.
+        3 divergent    radius >= 1 (decided by the exact Jury test of ``stable``, so this
+                       region is exactly where stable() is False); takes precedence
+        2 complex      the dominant roots are a complex pair (p*p - 4*q < 0): the error
+                       spirals, |w_t| oscillates with a period of 2*pi/arg(z) steps
+        1 oscillating  a dominant root is real and negative (p < 0; or p == 0 and q < 0,
+                       roots +-sqrt(-q)): the error flips sign every step
+        0 monotone     the dominant root is real and >= 0 (p > 0, or p == q == 0): the
+                       error keeps its sign
+    Ties between the two endpoints (equal radii in float64) and between roots of equal
+    modulus take the larger code (complex > oscillating > monotone), i.e. the label is
+    monotone only if every slowest mode is. Double roots are real. Boundaries between
+    labels are decided in float64 and can go either way within rounding.
+    gd: monotone for 0 < eta < 2/(mu + L), oscillating for 2/(mu + L) < eta < 2/L (at
+    eta = 2/(mu + L) the endpoint tie makes it oscillating, unless mu == L), divergent
+    otherwise; never complex.
+    heavy_ball with beta in [0, 1): complex on the robust region, monotone on the lazy one
+    and oscillating on the knife's edge (see ``heavy_ball_regions``).
+
+    Arguments broadcast together (any real eta and beta; beta 0 or None for gd); the int8
+    result has the broadcast shape. Requires 0 < lambda_min <= lambda_max.
+    """
+    lmin, lmax = _check_spectrum(lambda_min, lambda_max)
+    ends = []
+    for lam in (lmin, lmax):
+        p, q = (np.asarray(x) for x in characteristic(optimizer, eta, beta, lam))
+        disc = p * p - 4.0 * q
+        osc = (p < 0) | ((p == 0) & (q < 0))
+        code = np.where(disc < 0, 2, np.where(osc, 1, 0))
+        ends.append((_radius(p, q), code))
+    (r_min, c_min), (r_max, c_max) = ends
+    code = np.where(r_min > r_max, c_min, np.where(r_max > r_min, c_max, np.maximum(c_min, c_max)))
+    code = np.where(stable(optimizer, eta, beta, lmin, lmax), code, 3)
+    return _scalar(np.asarray(code).astype(np.int8))

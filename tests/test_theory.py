@@ -391,3 +391,242 @@ def test_validation_messages():
     # Valid edge cases do not raise: gd with beta=0 or None, mu == L.
     assert T.rate("gd", 0.1, None, 1.0, 1.0) == pytest.approx(0.9)
     assert T.characteristic("gd", 0.1, np.zeros(3), 1.0)[0].shape == (3,)
+
+
+# --------------------------------------------------------------------------- heavy-ball regions
+
+HB = {name: code for code, name in enumerate(T.HB_REGIONS)}
+RG = {name: code for code, name in enumerate(T.REGIONS)}
+
+
+def random_spectra(rng, n, h_hi=4.5, beta_lo=0.0, beta_hi=1.0, log_kappa_hi=2.0, knife=0.25):
+    """Random (eta, beta, mu, L); the last `knife` fraction has eta*L in heavy ball's
+    (narrow) knife's-edge band ((1 + sqrt(b))**2, 2(1 + b)), b = max(beta, 0)."""
+    mu = 10.0 ** rng.uniform(-2, 1, n)
+    L = mu * 10.0 ** rng.uniform(0, log_kappa_hi, n)
+    eta = rng.uniform(0, h_hi, n) / L
+    beta = rng.uniform(beta_lo, beta_hi, n)
+    k = n - int(knife * n)
+    b = np.maximum(beta[k:], 0)
+    eta[k:] = rng.uniform((1 + np.sqrt(b)) ** 2, 2 * (1 + b)) / L[k:]
+    return eta, beta, mu, L
+
+
+def pedregosa_r(eta, beta, lam):
+    """sqrt(beta) * (|s| + sqrt(s**2 - 1)), s = (1 + beta - eta*lam) / (2 sqrt(beta)), beta > 0."""
+    s = (1 + beta - eta * lam) / (2 * np.sqrt(beta))
+    real = np.sqrt(beta) * (np.abs(s) + np.sqrt(np.maximum(s * s - 1, 0)))
+    return np.where(np.abs(s) <= 1, np.sqrt(beta), real)
+
+
+def test_heavy_ball_rate_chebyshev_equals_rate():
+    rng = np.random.default_rng(10)
+    n = 20000
+    eta, beta, mu, L = random_spectra(rng, n, h_hi=5.0, log_kappa_hi=3.0)
+    beta[:2000] = 0.0  # gd: max |1 - eta*lam|
+    got = T.heavy_ball_rate_chebyshev(eta, beta, mu, L)
+    assert got.dtype == np.float64 and got.shape == (n,)
+    ref = T.rate("heavy_ball", eta, beta, mu, L)
+    # Away from double roots both are accurate to a few ulps. Within |disc| < 1e-6 of one (p
+    # and disc = p*p - 4q carry absolute rounding errors ~eps, and rho moves by
+    # d(disc) / (4 sqrt(disc))) the two float64 evaluations may differ by ~1e-11 or more.
+    near = np.zeros(n, dtype=bool)
+    for lam in (mu, L):
+        p, q = T.characteristic("heavy_ball", eta, beta, lam)
+        near |= np.abs(p * p - 4 * q) < 1e-6
+    assert 0 < near.sum() < 0.02 * n
+    np.testing.assert_allclose(got[~near], ref[~near], rtol=1e-12)
+    np.testing.assert_allclose(got[near], ref[near], rtol=SQRT_EPS_TOL)
+    gd = np.maximum(np.abs(1 - eta[:2000] * mu[:2000]), np.abs(1 - eta[:2000] * L[:2000]))
+    np.testing.assert_allclose(got[:2000], gd, rtol=1e-14)
+    # The region table itself, with r(lam) in Pedregosa's sigma form (beta > 0).
+    code = T.heavy_ball_regions(eta, beta, mu, L)
+    b, e, m, l_, g, c = beta[2000:], eta[2000:], mu[2000:], L[2000:], got[2000:], code[2000:]
+    robust, lazy, knife = c == HB["robust"], c == HB["lazy"], c == HB["knife_edge"]
+    np.testing.assert_allclose(g[robust], np.sqrt(b[robust]), rtol=1e-15)
+    for sel, lam in ((lazy, m), (knife, l_)):
+        for part, tol in ((~near[2000:], 1e-12), (near[2000:], SQRT_EPS_TOL)):
+            k = sel & part
+            np.testing.assert_allclose(g[k], pedregosa_r(e[k], b[k], lam[k]), rtol=tol)
+    assert np.all(g[c == HB["divergent"]] >= 1 - 1e-12)
+    assert min(robust.sum(), lazy.sum(), knife.sum()) > 500
+
+
+def hb_brute_labels(eta, beta, mu, L, m=101):
+    """Label from eigenvalues of [[1+beta-eta*lam, -beta], [1, 0]] on a dense lam grid.
+
+    Returns (labels, clear): clear is False where the label depends on rounding (close to
+    a region boundary, a double root, an endpoint tie or radius 1).
+    """
+    lam = mu[:, None] + np.linspace(0, 1, m) * (L - mu)[:, None]
+    e, b = (np.broadcast_to(x[:, None], lam.shape).ravel() for x in (eta, beta))
+    ev = np.linalg.eigvals(iteration_matrices("heavy_ball", e, b, lam.ravel()))
+    ev = ev.reshape(*lam.shape, 2)
+    radius = np.abs(ev).max(axis=-1)
+    rho = radius.max(axis=1)
+    r_mu, r_L = radius[:, 0], radius[:, -1]
+    cplx = np.abs(ev.imag).min(axis=-1) > 0  # (n, m): a complex pair
+    robust = cplx[:, 0] & cplx[:, -1]
+    labels = np.where(
+        rho >= 1,
+        HB["divergent"],
+        np.where(robust, HB["robust"], np.where(r_mu > r_L, HB["lazy"], HB["knife_edge"])),
+    )
+    # lazy: the slow mode at mu is real and positive; knife's edge: real and negative at L.
+    dom = lambda k: ev[np.arange(len(mu)), k, np.abs(ev[:, k]).argmax(axis=-1)]  # noqa: E731
+    lazy, knife = labels == HB["lazy"], labels == HB["knife_edge"]
+    assert np.all(dom(0)[lazy].real > 0) and np.all(dom(-1)[knife].real < 0)
+    # the max over the grid is at an endpoint
+    np.testing.assert_allclose(rho, np.maximum(r_mu, r_L), rtol=1e-7)
+    sb = np.sqrt(beta)
+    edges = np.stack([(1 - sb) ** 2, (1 + sb) ** 2], axis=-1)  # (n, 2)
+    h = np.stack([eta * mu, eta * L], axis=-1)  # (n, 2)
+    near_edge = (np.abs(h[:, :, None] - edges[:, None, :]) < 1e-6).any(axis=(1, 2))
+    tie = ~robust & (np.abs(r_mu - r_L) <= 1e-9)
+    clear = ~near_edge & ~tie & (np.abs(rho - 1) > 1e-9)
+    return labels, clear
+
+
+def test_heavy_ball_regions_match_brute_force():
+    rng = np.random.default_rng(11)
+    n = 3000
+    eta, beta, mu, L = random_spectra(rng, n)
+    beta[:300] = 0.0
+    got = T.heavy_ball_regions(eta, beta, mu, L)
+    assert got.dtype == np.int8 and got.shape == (n,)
+    ref, clear = hb_brute_labels(eta, beta, mu, L)
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(got[clear], ref[clear])
+    counts = np.bincount(got, minlength=4)
+    assert np.all(counts > 0.05 * n), counts
+    # divergent is exactly "not stable" (same Jury test)
+    np.testing.assert_array_equal(got == HB["divergent"], ~T.stable("heavy_ball", eta, beta, mu, L))
+
+
+def test_heavy_ball_regions_known_points_and_ties():
+    # beta = 1/4: the complex interval of eta*lam is [1/4, 9/4].
+    lab = lambda *a: T.HB_REGIONS[T.heavy_ball_regions(*a)]  # noqa: E731
+    assert lab(1.0, 0.25, 0.25, 2.25) == "robust"  # closed interval: double roots at both ends
+    assert lab(1.0, 0.25, 0.2, 2.25) == "lazy"
+    assert lab(1.0, 0.25, 0.25, 2.3) == "knife_edge"
+    assert lab(1.0, 0.25, 0.25, 2.5 * 1.25) == "divergent"  # eta*L >= 2(1+beta) = 2.5
+    assert lab(0.0, 0.25, 1.0, 2.0) == "divergent" and lab(-1.0, 0.25, 1.0, 2.0) == "divergent"
+    assert lab(0.1, 1.0, 1.0, 2.0) == "divergent"  # beta >= 1: rate sqrt(beta) >= 1
+    # Both ends outside: the max decides; an exact tie goes to knife_edge.
+    assert lab(1.0, 0.0, 0.5, 1.25) == "lazy"  # gd: |1 - 0.5| > |1 - 1.25|
+    assert lab(1.0, 0.0, 0.75, 1.5) == "knife_edge"
+    assert lab(0.5, 0.0, 1.0, 3.0) == "knife_edge"  # gd tie: 1 - 0.5 == 1.5 - 1 exactly
+    assert T.heavy_ball_rate_chebyshev(0.5, 0.0, 1.0, 3.0) == 0.5
+    assert T.heavy_ball_rate_chebyshev(1.0, 0.25, 0.25, 2.25) == 0.5
+    # Polyak's optimum sits on both edges of the robust region (up to rounding).
+    eta, beta, rho = T.optimal("heavy_ball", 1.0, 100.0)
+    assert T.heavy_ball_rate_chebyshev(eta, beta, 1.0, 100.0) == pytest.approx(rho, rel=1e-7)
+    assert T.heavy_ball_regions(eta * (1 - 1e-6), beta, 1.0, 100.0) == HB["lazy"]
+    assert T.heavy_ball_regions(eta * (1 + 1e-6), beta, 1.0, 100.0) == HB["knife_edge"]
+    assert T.heavy_ball_regions(eta, beta * (1 + 1e-6), 1.0, 100.0) == HB["robust"]
+    # broadcasting and scalar results
+    r = T.heavy_ball_regions(np.array([0.5, 1.0, 1.5])[:, None], np.array([0.0, 0.5]), 1.0, 2.0)
+    assert r.shape == (3, 2) and r.dtype == np.int8
+    assert isinstance(T.heavy_ball_regions(1.0, 0.25, 1.0, 2.0), np.int8)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def brute_region_labels(optimizer, eta, beta, mu, L, m=61, tol_r=1e-11, tol_c=1e-11):
+    """Label from eigenvalues on a dense lam grid with the documented rules, at tolerances
+    tol_r (which radii count as the max / as tied) and tol_c (which roots count as complex,
+    as negative). Returns int codes indexing REGIONS."""
+    lam = mu[:, None] + np.linspace(0, 1, m) * (L - mu)[:, None]
+    e, b = (np.broadcast_to(x[:, None], lam.shape).ravel() for x in (eta, beta))
+    ev = np.linalg.eigvals(iteration_matrices(optimizer, e, b, lam.ravel()))
+    ev = ev.reshape(*lam.shape, -1)
+    mod = np.abs(ev)
+    radius = mod.max(axis=-1)  # (n, m)
+    dominant = mod >= radius[..., None] - tol_r  # (n, m, k): the slowest roots of each lam
+    cplx = (dominant & (np.abs(ev.imag) > tol_c)).any(axis=-1)
+    neg = (dominant & (ev.real < -tol_c)).any(axis=-1)
+    point = np.where(cplx, RG["complex"], np.where(neg, RG["oscillating"], RG["monotone"]))
+    rho = radius.max(axis=1)
+    slowest = radius >= rho[:, None] - tol_r  # directions attaining the max radius
+    label = np.where(slowest, point, -1).max(axis=1)
+    return np.where(rho >= 1 - tol_r, RG["divergent"], label)
+
+
+@pytest.mark.parametrize("optimizer", T.OPTIMIZERS)
+def test_regions_match_brute_force(optimizer):
+    rng = np.random.default_rng(12)
+    n = 1500
+    eta, beta, mu, L = random_spectra(rng, n, h_hi=4.0, beta_lo=-0.3, beta_hi=1.0)
+    beta[:100] = rng.uniform(-1.5, 1.5, 100)
+    if optimizer == "gd":
+        beta = np.zeros(n)
+    got = T.regions(optimizer, eta, beta, mu, L)
+    assert got.dtype == np.int8 and got.shape == (n,)
+    tight = brute_region_labels(optimizer, eta, beta, mu, L)
+    loose = brute_region_labels(optimizer, eta, beta, mu, L, tol_r=1e-7, tol_c=1e-6)
+    clear = tight == loose  # the label does not hinge on rounding
+    assert clear.mean() > 0.97
+    np.testing.assert_array_equal(got[clear], tight[clear])
+    counts = np.bincount(got, minlength=4)
+    expected_classes = [0, 1, 3] if optimizer == "gd" else [0, 1, 2, 3]
+    assert np.all(counts[expected_classes] > 0.03 * n), counts
+    np.testing.assert_array_equal(got == RG["divergent"], ~T.stable(optimizer, eta, beta, mu, L))
+
+
+def test_regions_agree_with_heavy_ball_regions():
+    """For beta in [0, 1): robust <-> complex, lazy <-> monotone, knife's edge <->
+    oscillating (ties included), divergent <-> divergent."""
+    rng = np.random.default_rng(13)
+    eta, beta, mu, L = random_spectra(rng, 50000, h_hi=5.0, log_kappa_hi=3.0)
+    beta[:5000] = 0.0
+    hb = T.heavy_ball_regions(eta, beta, mu, L)
+    to_hb = np.array([HB["lazy"], HB["knife_edge"], HB["robust"], HB["divergent"]])
+    np.testing.assert_array_equal(to_hb[T.regions("heavy_ball", eta, beta, mu, L)], hb)
+    # gd with beta = 0 is heavy ball with beta = 0
+    np.testing.assert_array_equal(
+        T.regions("gd", eta[:5000], 0.0, mu[:5000], L[:5000]),
+        T.regions("heavy_ball", eta[:5000], 0.0, mu[:5000], L[:5000]),
+    )
+
+
+def test_regions_known_points():
+    lab = lambda *a: T.REGIONS[T.regions(*a)]  # noqa: E731
+    # gd on [1, 3]: eta* = 2/(1 + 3) = 0.5 is an exact endpoint tie -> oscillating.
+    assert lab("gd", 0.4, None, 1.0, 3.0) == "monotone"
+    assert lab("gd", 0.5, None, 1.0, 3.0) == "oscillating"
+    assert lab("gd", 0.6, None, 1.0, 3.0) == "oscillating"
+    assert lab("gd", 2 / 3, None, 1.0, 3.0) == "divergent"  # |1 - 2| = 1
+    assert lab("gd", 1.0, None, 1.0, 1.0) == "monotone"  # radius 0: root 0 is not negative
+    assert lab("gd", -0.1, None, 1.0, 2.0) == "divergent"
+    # heavy ball, lam = 1: p = 1 + beta - eta, q = beta
+    assert lab("heavy_ball", 1.0, 0.25, 1.0, 1.0) == "complex"  # p = 0.25, p^2 < 4q
+    assert lab("heavy_ball", 0.25, 0.25, 1.0, 1.0) == "monotone"  # double root 1/2
+    assert lab("heavy_ball", 2.25, 0.25, 1.0, 1.0) == "oscillating"  # double root -1/2
+    assert lab("heavy_ball", 0.75, -0.25, 1.0, 1.0) == "oscillating"  # p = 0: roots +-1/2
+    # nesterov at lam = 1, u = 1 - eta: p = 1.5 u, q = 0.5 u
+    assert lab("nesterov", 0.5, 0.5, 1.0, 1.0) == "complex"  # u = 0.5: p^2 = 0.5625 < 1
+    assert lab("nesterov", 0.1, 0.5, 1.0, 1.0) == "monotone"  # u = 0.9: p^2 = 1.8225 > 1.8
+    assert lab("nesterov", 1.2, 0.5, 1.0, 1.0) == "oscillating"  # u < 0: q < 0, p < 0
+    assert lab("nesterov", 1.6, 0.5, 1.0, 1.0) == "divergent"  # limit 2(1.5)/2 = 1.5
+    # broadcasting and scalar results
+    r = T.regions("heavy_ball", np.linspace(0.1, 3, 4)[:, None], np.array([0.0, 0.5]), 1.0, 2.0)
+    assert r.shape == (4, 2) and r.dtype == np.int8
+    assert isinstance(T.regions("nesterov", 0.1, 0.5, 1.0, 2.0), np.int8)
+
+
+def test_region_validation():
+    with pytest.raises(ValueError, match="beta >= 0"):
+        T.heavy_ball_regions(0.1, -0.1, 1.0, 2.0)
+    with pytest.raises(ValueError, match="beta >= 0"):
+        T.heavy_ball_rate_chebyshev(0.1, np.array([0.5, -0.5]), 1.0, 2.0)
+    with pytest.raises(ValueError, match="finite"):
+        T.heavy_ball_regions(np.nan, 0.5, 1.0, 2.0)
+    with pytest.raises(ValueError, match="lambda_min must be <= lambda_max"):
+        T.heavy_ball_rate_chebyshev(0.1, 0.5, 3.0, 2.0)
+    with pytest.raises(ValueError, match="lambda_min must be > 0"):
+        T.regions("gd", 0.1, 0.0, 0.0, 2.0)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        T.regions("adam", 0.1, 0.0, 1.0, 2.0)
+    with pytest.raises(ValueError, match="beta must be 0"):
+        T.regions("gd", 0.1, 0.5, 1.0, 2.0)
