@@ -1,0 +1,382 @@
+"""Figures for scripts/: matplotlib only. Each function draws tables made by
+``fastdescent.analysis`` and returns a Figure; it computes nothing but the drawing.
+
+Sizes are for print: 7.2 in wide (a two-column page), text 9-11 pt at that size,
+constrained layout. Colour maps are perceptually uniform (viridis); categorical cells
+are greys. Importing this module does not choose a backend (scripts pick Agg).
+"""
+
+from __future__ import annotations
+
+import matplotlib.patheffects as pe
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+__all__ = ["divergence_boundary", "loss_vs_lr", "rate_heatmaps", "rate_vs_kappa"]
+
+WIDTH = 7.2  # inches
+SMALL = 9  # pt: the smallest text drawn
+NAMES = {"gd": "Gradient descent", "heavy_ball": "Heavy ball", "nesterov": "Nesterov"}
+SHORT = {"gd": "GD", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}
+LIMITS = {"gd": "2", "heavy_ball": "2(1+β)", "nesterov": "2(1+β)/(1+2β)"}
+H = "η·λmax"
+DIVERGED, UNSTABLE, MISSING = "#d9d9d9", "#8c8c8c", "white"
+THEORY, OPT = "#d62728", "white"  # red reads on every viridis colour and on grey
+OUTLINE = [pe.withStroke(linewidth=2.2, foreground="black")]
+THIN = [pe.withStroke(linewidth=1.8, foreground="black")]
+HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
+STAR = dict(marker="*", ms=13, mfc=OPT, mec="black", ls="none")
+REGION_LINE = dict(colors="white", linewidths=1.0, linestyles=":", path_effects=THIN)
+REGION_TEXT = dict(fontsize=SMALL, style="italic", ha="center", va="center", path_effects=HALO)
+
+
+def _title(fig, spec, what, extra=""):
+    """Two-line figure title: optimizer and figure; then sweep, step budget, ``extra``."""
+    fig.suptitle(
+        f"{NAMES[spec['optimizer']]}: {what}\nsweep '{spec['name']}', {spec['steps']} steps{extra}",
+        fontsize=11,
+    )
+
+
+def _sci(v):
+    """1e+10 -> '1e10'."""
+    return f"{v:.0e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _pow10(y):
+    """Tick label 10^k as mathtext."""
+    return f"$10^{{{round(np.log10(y))}}}$"
+
+
+def _kappa(k):
+    return f"κ = {k:.3g}" if k < 1e4 else f"κ = {k:.3g}".replace("e+0", "e").replace("e+", "e")
+
+
+def _mesh(ax, m, values, **kw):
+    """pcolormesh of (ny, nx) values on the map's cell edges (row by row when rows differ)."""
+    if np.allclose(m.h_edges, m.h_edges[:1]):
+        return ax.pcolormesh(m.h_edges[0], m.y_edges, values, rasterized=True, **kw)
+    for i in range(len(m.y)):
+        ax.pcolormesh(m.h_edges[i], m.y_edges[i : i + 2], values[i : i + 1], rasterized=True, **kw)
+    return None
+
+
+def _layer(ax, m, mask, colour):
+    if mask.any():
+        _mesh(ax, m, np.ma.masked_where(~mask, np.ones(mask.shape)), cmap=ListedColormap([colour]))
+
+
+def _draw_map(ax, m, ov, vmax, levels):
+    _mesh(ax, m, np.ma.masked_invalid(m.decades), cmap="viridis", norm=Normalize(0.0, vmax))
+    _layer(ax, m, m.diverged, DIVERGED)
+    _layer(ax, m, m.unstable, UNSTABLE)
+    ys = np.broadcast_to(m.y[:, None], m.h.shape)
+    d = np.ma.masked_invalid(m.interior)
+    if len(levels[0]) and d.count() > 3 and min(m.h.shape) > 1:
+        cs = ax.contour(m.h, ys, d, levels=levels[0], colors="white", linewidths=0.9)
+        cs.set(path_effects=THIN)
+        fmt = dict(zip(cs.levels, levels[1], strict=True))
+        for t in ax.clabel(cs, fmt=fmt, fontsize=SMALL, inline_spacing=2):
+            t.set(color="black", path_effects=HALO)
+    reg = ov.get("regions")
+    if reg is not None:
+        for k in range(3):
+            mask = (reg["codes"] == k).astype(float)
+            ax.contour(reg["h"], reg["beta"], mask, levels=[0.5], **REGION_LINE)
+        for name, h, b in reg["labels"]:
+            ax.text(h, b, name, **REGION_TEXT)
+    ax.plot(ov["limit_h"], ov["limit_y"], color=THEORY, lw=1.8, ls="--")
+    if m.y_name == "beta":
+        ax.plot(ov["opt_h"], ov["opt_y"], **STAR, clip_on=False, zorder=5)
+    else:
+        ax.plot(ov["opt_h"], ov["opt_y"], color=OPT, lw=1.8, path_effects=OUTLINE)
+    lo, hi = m.h_edges.min(), m.h_edges.max()
+    ax.set_xlim(0.0 if not m.x_log and 0 < lo < 0.05 * hi else lo, hi)
+    ax.set_ylim(m.y_edges[0], m.y_edges[-1])
+    if m.x_log:
+        ax.set_xscale("log")
+    if m.y_log:
+        ax.set_yscale("log")
+
+
+def _legend_handles(spec, maps, levels, regions):
+    opt = spec["optimizer"]
+    handles = [Patch(fc=DIVERGED, ec="0.5", label="diverged")]
+    if any(m.unstable.any() for m in maps):
+        steps = spec["steps"]
+        handles.append(Patch(fc=UNSTABLE, ec="0.5", label=f"ρ ≥ 1, not diverged in {steps} steps"))
+    handles.append(
+        Line2D([], [], color=THEORY, lw=1.8, ls="--", label=f"theory: {H} = {LIMITS[opt]}")
+    )
+    if maps[0].y_name == "beta":
+        handles.append(Line2D([], [], **STAR, label="theory optimum (η*, β*)"))
+    else:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=OPT,
+                lw=1.8,
+                path_effects=OUTLINE,
+                label=f"theory optimum {H} = 2κ/(1+κ)",
+            )
+        )
+    if len(levels[0]):
+        handles.append(
+            Line2D([], [], color="white", lw=0.9, label="measured iso-rate ρ", path_effects=THIN)
+        )
+    if regions:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="white",
+                lw=1.0,
+                ls=":",
+                path_effects=THIN,
+                label="theory: region edges",
+            )
+        )
+    if any(m.missing.any() for m in maps):
+        handles.append(Patch(fc=MISSING, ec="0.5", label="not computed"))
+    return handles
+
+
+def rate_heatmaps(maps, overlays, spec, vmax, levels, ticks):
+    """Small multiples of measured rate maps sharing one colour scale.
+
+    maps: list of analysis.RateMap (one per kappa, or a single kappa map for gd);
+    overlays: matching list of analysis.heatmap_overlay dicts; vmax: top of the colour
+    scale in decades (-log10(1 - rho)); levels: (positions in decades, labels) of the
+    iso-rate contours, from analysis.iso_rates;
+    ticks: (positions, labels) from analysis.decade_ticks.
+    """
+    n = len(maps)
+    ncols = 1 if n == 1 else min(3, n)
+    nrows = -(-n // ncols)
+    panel_h = 4.0 if n == 1 else 2.3
+    fig = Figure(figsize=(WIDTH if n > 1 else 6.0, panel_h * nrows + 1.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    regions = False
+    for ax, m, ov in zip(axes.flat, maps, overlays, strict=False):
+        _draw_map(ax, m, ov, vmax, levels)
+        regions |= ov.get("regions") is not None
+        if m.y_name == "beta":
+            ax.set_title(f"{_kappa(m.kappa)},  ρ* = {ov['opt_rho']:.3g}", fontsize=10)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        if i + ncols >= n:  # lowest panel of its column
+            ax.set_xlabel(f"step size {H}")
+            ax.xaxis.set_tick_params(labelbottom=True)
+        if i % ncols == 0:
+            ax.set_ylabel("momentum β" if maps[0].y_name == "beta" else "condition number κ")
+    sm = ScalarMappable(norm=Normalize(0.0, vmax), cmap="viridis")
+    cb = fig.colorbar(sm, ax=axes[:, :], extend="max", fraction=0.05, aspect=30, pad=0.02)
+    cb.set_ticks(ticks[0], labels=ticks[1])
+    cb.set_label("measured rate ρ (per step)\ncolour scale: −log₁₀(1 − ρ)")
+    handles = _legend_handles(spec, maps, levels, regions)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=2 if n == 1 else 3,
+        fontsize=SMALL,
+        frameon=False,
+    )
+    _title(fig, spec, "measured convergence rate")
+    return fig
+
+
+def divergence_boundary(pooled, dense, spec):
+    """Measured vs theoretical divergence boundary, with a residual panel.
+
+    pooled: analysis.pool_boundary output, one row per beta (or per kappa for gd);
+    dense: dict x (n,), h_theory (n,): theory's limit on a fine grid of the same axis.
+    """
+    by = "kappa" if "kappa" in pooled.columns else "beta"
+    x = pooled[by].to_numpy()
+    fig = Figure(figsize=(6.0, 5.4), layout="constrained")
+    top, bot = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
+    top.plot(
+        dense["x"],
+        dense["h_theory"],
+        color=THEORY,
+        lw=1.3,
+        zorder=4,
+        label=f"theory: {H} = {LIMITS[spec['optimizer']]}",
+    )
+    pool = by == "beta" and pooled["n"].max() > 1
+    what = "median over κ, bar: range" if pool and not pooled["agree"].all() else ""
+    for col, style, label in [
+        ("h_div", dict(marker="o", ms=3.5, color="black"), "measured: smallest diverged"),
+        (
+            "h_unstable",
+            dict(marker="s", ms=6, mfc="none", color="#1f77b4"),
+            "measured: smallest with ρ ≥ 1 or diverged",
+        ),
+    ]:
+        err = np.vstack([pooled[col] - pooled[col + "_lo"], pooled[col + "_hi"] - pooled[col]])
+        label = f"{label} ({what})" if what else label
+        top.errorbar(x, pooled[col], yerr=err, ls="none", lw=1, **style, label=label)
+    top.set_ylabel(f"divergence boundary {H}")
+    top.legend(fontsize=SMALL, loc="best")
+    bot.axhspan(-1, 1, color="0.9", lw=0, label="±1 grid step")
+    bot.axhline(0, color=THEORY, lw=1.2)
+    bot.plot(
+        x,
+        pooled["residual_finite"],
+        color="0.35",
+        lw=1.2,
+        ls="--",
+        label=f"theory: loss passes {_sci(spec['stop']['diverge'])} × loss0 "
+        f"within {spec['steps']} steps",
+    )
+    bot.plot(x, pooled["residual"], "o", ms=3.5, color="black", ls="none")
+    bot.plot(x, pooled["residual_unstable"], "s", ms=6, mfc="none", color="#1f77b4", ls="none")
+    bot.set_ylabel("measured − theory\n(lr grid steps)")
+    lo = min(-1.2, np.nanmin(pooled["residual_lo"]) - 0.3)
+    hi = max(1.2, np.nanmax(pooled[["residual_hi", "residual_finite"]].to_numpy()) + 0.3)
+    bot.set_ylim(lo, hi)
+    bot.legend(fontsize=SMALL, loc="lower right")
+    if by == "kappa":
+        bot.set_xscale("log")
+        bot.set_xlabel("condition number κ")
+    else:
+        bot.set_xlabel("momentum β")
+    n_k = int(pooled["n"].max()) if pool else 0
+    sub = f"; all {n_k} κ agree" if pool and pooled["agree"].all() else ""
+    _title(fig, spec, "measured vs theoretical divergence boundary", sub)
+    return fig
+
+
+def rate_vs_kappa(best, laws, spec):
+    """Best rate per kappa as 1 - rho on log-log axes, with a panel relative to theory.
+
+    best: analysis.best_rate output (kappa, rate, grid_rate, rho_opt);
+    laws: analysis.rate_laws on a fine kappa grid.
+    """
+    opt = spec["optimizer"]
+    fig = Figure(figsize=(6.0, 5.6), layout="constrained")
+    top, bot = fig.subplots(2, 1, sharex=True, height_ratios=[2.4, 1.0])
+    k = laws["kappa"]
+    law_styles = [
+        ("gd", "GD optimum: (κ−1)/(κ+1),  1−ρ ≈ 2/κ", "#9467bd", "-"),
+        ("heavy_ball", "heavy ball optimum: (√κ−1)/(√κ+1),  1−ρ ≈ 2/√κ", "#ff7f0e", "-"),
+    ]
+    if opt == "nesterov":
+        law_styles.append(("nesterov", "Nesterov optimum: 1 − 2/√(3κ+1)", "#2ca02c", "-"))
+    for col, label, colour, ls in law_styles:
+        lw = 2.0 if col == opt else 1.2
+        top.plot(k, 1 - laws[col], color=colour, lw=lw, ls=ls, label=label)
+    top.plot(
+        best["kappa"],
+        1 - best["grid_rate"],
+        color="0.3",
+        lw=1.0,
+        ls="--",
+        label="theory, best point on this grid",
+    )
+    top.plot(
+        best["kappa"],
+        1 - best["rate"],
+        "o",
+        ms=4,
+        mfc="none",
+        mec="black",
+        label="measured, best on this grid",
+    )
+    top.set(xscale="log", yscale="log", ylabel="1 − ρ  (ρ: best rate per step)")
+    top.legend(fontsize=SMALL, loc="lower left")
+    rel = (1 - best["rate"]) / (1 - best["rho_opt"])
+    grid_rel = (1 - best["grid_rate"]) / (1 - best["rho_opt"])
+    bot.axhline(1, color="0.6", lw=1)
+    bot.plot(best["kappa"], grid_rel, color="0.3", lw=1.0, ls="--")
+    bot.plot(best["kappa"], rel, "o", ms=4, mfc="none", mec="black")
+    bot.set(xscale="log", xlabel="condition number κ", ylim=(0, 1.15))
+    bot.set_ylabel(f"(1 − ρ) / (1 − ρ*)\n{SHORT[opt]} optimum = 1")
+    _title(fig, spec, "best rate on the grid vs condition number")
+    return fig
+
+
+def loss_vs_lr(curves, limits, spec):
+    """Final loss / initial loss vs step size, one panel per beta, one line per kappa.
+
+    curves: analysis.loss_curves output (draws ``shown``); limits: dict beta -> theory's
+    limit h_max. Diverged cells are drawn as crosses, one row per kappa, in a band above
+    the divergence threshold; ticks are labelled only up to the threshold.
+    """
+    betas = np.unique(curves["beta"])
+    kappas = np.unique(curves["kappa"])
+    tol, div = spec["stop"]["tol"], spec["stop"]["diverge"]
+    n = len(betas)
+    ncols = 1 if n == 1 else 2
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(6.0 if n == 1 else WIDTH, 3.3 * nrows + 1.2), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    colours = colormaps["viridis"]
+    cnorm = LogNorm(kappas.min(), kappas.max()) if kappas.max() > kappas.min() else None
+    band = [div * 10.0 ** (2.0 + 1.3 * i) for i in range(len(kappas))]
+    for ax, b in zip(axes.flat, betas, strict=False):
+        sub = curves[curves["beta"] == b]
+        for i, kap in enumerate(kappas):
+            g = sub[sub["kappa"] == kap]
+            c = colours(0.85 * cnorm(kap)) if cnorm else colours(0.3)
+            ok = g[~g["diverged"]]
+            ax.plot(ok["h"], ok["shown"], color=c, lw=1.5, label=_kappa(kap))
+            dv = g[g["diverged"]]
+            ax.plot(
+                dv["h"], np.full(len(dv), band[i]), ls="none", marker="x", ms=3, mew=0.8, color=c
+            )
+        ax.axvline(limits[b], color=THEORY, lw=1.5, ls="--")
+        ax.axhline(div, color="0.4", lw=0.8, ls=":")
+        ax.axhline(tol, color="0.4", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"step size {H}")
+        if spec["optimizer"] != "gd":
+            ax.set_title(f"β = {b:.3g}", fontsize=10)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("final loss / initial loss")
+    ax0 = axes.flat[0]
+    ax0.set_ylim(tol * 1e-3, band[-1] * 10.0**1.5)
+    lo, hi = round(np.log10(tol)), round(np.log10(div))
+    ax0.set_yticks([10.0**k for k in sorted({lo, hi, *range(5 * -(-lo // 5), hi, 5)})])
+    ax0.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _pow10(y)))
+    ax0.yaxis.set_minor_locator(NullLocator())
+    handles = ax0.get_legend_handles_labels()[0]
+    extra = [
+        Line2D([], [], ls="none", marker="x", color="0.3", label="diverged (a row per κ)"),
+        Line2D(
+            [],
+            [],
+            color=THEORY,
+            lw=1.5,
+            ls="--",
+            label=f"theory: divergence at {H} = {LIMITS[spec['optimizer']]}",
+        ),
+        Line2D(
+            [],
+            [],
+            color="0.4",
+            lw=0.8,
+            ls=":",
+            label=f"stop thresholds: {_sci(tol)} (converged), {_sci(div)} (diverged)",
+        ),
+    ]
+    fig.legend(
+        handles=handles + extra,
+        loc="outside lower center",
+        ncols=2,
+        fontsize=SMALL,
+        frameon=False,
+    )
+    _title(fig, spec, "final loss vs learning rate")
+    return fig
