@@ -210,11 +210,16 @@ def rate_map(c, spec, kappa=None):
     )
 
 
-def colour_top(maps):
-    """Top of a colour scale shared by RateMaps: the largest finite ``decades`` value
-    over all of them, rounded up to a whole decade (at least 1), as a float."""
-    tops = [np.nanmax(m.decades) for m in maps if np.isfinite(m.decades).any()]
-    return float(np.ceil(max([*tops, 1.0])))
+def colour_top(maps, quantile=0.995):
+    """Top of a colour scale shared by RateMaps: the ``quantile`` of the finite
+    ``decades`` values over all of them, rounded up to a whole decade (at least 1), as a
+    float. A quantile rather than the maximum, so that the few cells right at the
+    stability boundary (rho within 1e-12 of 1) don't stretch the scale; they saturate."""
+    values = [m.decades[np.isfinite(m.decades)] for m in maps]
+    values = np.concatenate([v for v in values if v.size] or [np.zeros(0)])
+    if values.size == 0:
+        return 1.0
+    return float(max(np.ceil(np.quantile(values, quantile)), 1.0))
 
 
 def iso_rates(vmax):

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The README's main job: the W1 sweep (1,048,576 heavy-ball trajectories over
-# lr x beta x kappa), then its headline figures, then the check against theory.
+# lr x beta x kappa), its check against theory, then its headline figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m fastdescent run scripts/sweeps/momentum.toml --out results/momentum
+python scripts/check_theory.py results/momentum
+echo
+echo "figures:"
 python scripts/rate_heatmaps.py results/momentum --kappa 1 10 100 1000 10000
 python scripts/divergence_boundary.py results/momentum
 python scripts/rate_vs_kappa.py results/momentum
-python scripts/check_theory.py results/momentum

@@ -9,10 +9,12 @@ for spec in scripts/sweeps/*.toml; do
     name=$(basename "$spec" .toml)
     dir=results/$name
     python -m fastdescent run "$spec" --out "$dir" --quiet
-    python scripts/rate_heatmaps.py "$dir"
+    if grep -qE '^(beta|kappa) ' "$spec"; then   # a 2-D map needs a second axis
+        python scripts/rate_heatmaps.py "$dir"
+    fi
     python scripts/divergence_boundary.py "$dir"
     python scripts/lr_sweep.py "$dir"
-    if grep -q '^kappa' "$spec"; then
+    if grep -qE '^kappa ' "$spec"; then
         python scripts/rate_vs_kappa.py "$dir"
     fi
     python scripts/check_theory.py "$dir" || status=1
