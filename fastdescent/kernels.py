@@ -36,11 +36,10 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, jit_parallel
-from .lanes import _decode, run_tile
+from .lanes import LANES, _decode, run_tile
 from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_STEPS, fit_rate
 from .optimizers import GD, HEAVY_BALL
 
-LANES = 8
 MAX_FLOAT = np.finfo(np.float64).max
 MAX_TILES = 1024
 
@@ -279,7 +278,8 @@ def sweep_quadratic(
     diverge_step int32, loss0, final_loss, rate float64.
     """
     n = status.shape[0]
-    n_tiles = min(n, MAX_TILES)
+    # enough trajectories per tile to keep the lanes busy as they stop and refill
+    n_tiles = max(1, min(MAX_TILES, n // (8 * LANES)))
     for k in prange(n_tiles):
         run_tile(
             np.int64(lo),

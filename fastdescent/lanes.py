@@ -5,10 +5,13 @@ are independent, so a loop over lanes has no such chain, and LLVM turns it into 
 instructions. What makes it vectorise, as measured with ``inspect_asm`` (see
 ``tests/test_lanes.py``):
 
-- All lane state lives in ONE flat float64 array ``S`` and every access is
-  ``S[row * LANES + lane]`` with ``LANES`` a compile-time constant. LLVM then sees one
-  base pointer and constant offsets and needs no run-time alias checks (with a 2-D array,
-  or several arrays, it declines to vectorise: "runtime pointer checks needed").
+- Lane state lives in two flat float64 arrays, ``Sl`` (per lane) and ``Sc`` (per
+  coordinate), and every access is ``S[offset + row * LANES + lane]`` with ``LANES`` a
+  compile-time constant, so within one loop all rows of an array are a constant distance
+  apart. (With rows of one array at a run-time distance LLVM gives up: "unsafe indirect
+  dependence"; with a 2-D array it needs run-time checks.) ``Sl`` against ``Sc`` does need
+  a run-time alias check, which LLVM only emits for loops of at least 16 iterations:
+  hence LANES = 32 (8 lanes: not vectorised; 16: vectorised; 32: fastest measured).
 - Lane loops are innermost and branch-free: ``&``/``|`` on booleans instead of
   ``and``/``or``, values chosen with ``x if c else 0.0`` (a select), and no
   ``if optimizer``/``if order`` inside them (those branches sit outside the lane loops).
@@ -20,14 +23,21 @@ instructions. What makes it vectorise, as measured with ``inspect_asm`` (see
   scheduled one, and plain scalar code (``_tile``) handles it. Between events the vector
   loop does nothing but the arithmetic of the semantics.
 
+Measured on the 2-core machine (2 threads): W2 (d = 64) 2.0 s against 4.9 s for the
+previous unvectorised lockstep kernel; for d = 2 (W1) 2.0 s against 1.7 s for the register
+kernel ``fastdescent.kernels._run_2d``, which therefore stays in use for d <= 2. The
+memory traffic of the window sums (10 loads and stores per lane-step at d = 2) is what is
+left to remove; issue #4's notes have the details.
+
 The semantics (fastdescent.optimizers, fastdescent.metrics) are unchanged: each lane does
 the same float64 operations in the same order as the one-trajectory reference
 tests/naive.py, so results are bit-identical to it.
 
-Layout of ``S`` (rows of LANES values):
+Layout (rows of LANES values):
 
-    rows 0 .. NQL-1                      per lane: eta, beta, conv_thr, div_thr, loss
-    rows NQL + i*NQC + q, q < NQC        per coordinate i: w, v, lam, x_{t-1}, F_{t-1},
+    Sl rows 0 .. NQL-1                   per lane: eta, beta, conv_thr, div_thr, loss,
+                                         (t - 1) % block
+    Sc rows i*NQC + q, q < NQC           per coordinate i: w, v, lam, x_{t-1}, F_{t-1},
                                          sigma, live, 5 current window sums, 5 previous
 """
 
@@ -41,7 +51,7 @@ from ._jit import jit
 from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_STEPS, N_SUMS, fit_rate
 from .optimizers import GD, HEAVY_BALL
 
-LANES = 16
+LANES = 32
 MAX_FLOAT = np.finfo(np.float64).max
 
 # per-lane rows
