@@ -44,5 +44,8 @@ def pytest_terminal_summary(terminalreporter, config):
     tr.write_line(f"NumPy baseline / fastdescent end to end: {numpy / engine:.2f}x")
     if kernel:
         tr.write_line(f"NumPy baseline / fastdescent kernel:     {numpy / kernel:.2f}x")
+    one = _median(config, "test_w1_kernel_one_thread")
+    if kernel and one:
+        tr.write_line(f"kernel, 1 thread / 2 threads:            {one / kernel:.2f}x")
     if python:
         tr.write_line(f"pure-Python loop (extrapolated to W1) / end to end: {python / engine:.0f}x")
