@@ -24,11 +24,6 @@ def jit(fn):
     return numba.njit(**_OPTIONS)(fn)
 
 
-def jit_inline(fn):
-    """Small helper called in a hot loop: inlined at Numba IR level."""
-    return numba.njit(inline="always", **_OPTIONS)(fn)
-
-
 def jit_parallel(fn):
     """Top-level kernel with ``prange`` loops: ``@jit_parallel``."""
     return numba.njit(parallel=True, **_OPTIONS)(fn)

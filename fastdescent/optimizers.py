@@ -18,8 +18,6 @@ nesterov p = (1 + beta)(1 - eta*lam), q = beta (1 - eta*lam)  (see ``fastdescent
 
 from __future__ import annotations
 
-from ._jit import jit_inline
-
 GD = 0
 HEAVY_BALL = 1
 NESTEROV = 2
@@ -29,27 +27,3 @@ CODES = {"gd": GD, "heavy_ball": HEAVY_BALL, "nesterov": NESTEROV}
 ORDER = {"gd": 1, "heavy_ball": 2, "nesterov": 2}
 #: axes each optimizer reads (besides the problem's and ``seed``)
 AXES = {"gd": ("lr",), "heavy_ball": ("lr", "beta"), "nesterov": ("lr", "beta")}
-
-
-@jit_inline
-def step_diagonal(optimizer, eta, beta, lam, w, v):
-    """One step on the diagonal quadratic f(w) = 0.5 * sum(lam * w**2), in place.
-
-    lam, w, v: float64 arrays of shape (d,). The expression order is part of the
-    contract: the slow reference in tests/naive.py repeats it bit for bit.
-    """
-    d = w.shape[0]
-    if optimizer == GD:
-        for i in range(d):
-            g = lam[i] * w[i]
-            w[i] = w[i] - eta * g
-    elif optimizer == HEAVY_BALL:
-        for i in range(d):
-            g = lam[i] * w[i]
-            v[i] = beta * v[i] - eta * g
-            w[i] = w[i] + v[i]
-    else:
-        for i in range(d):
-            g = lam[i] * (w[i] + beta * v[i])
-            v[i] = beta * v[i] - eta * g
-            w[i] = w[i] + v[i]
