@@ -41,6 +41,7 @@ from ._validate import (
     require,
     show,
 )
+from .optimizers import AXES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,7 +61,7 @@ __all__ = [
 
 AXIS_ORDER = ("lr", "beta", "kappa", "sigma", "batch_size", "seed", "x0", "y0")
 AXIS_DEFAULTS = {"beta": 0.0, "kappa": 1.0, "seed": 0}
-OPTIMIZER_AXES = {"gd": ("lr",), "heavy_ball": ("lr", "beta"), "nesterov": ("lr", "beta")}
+OPTIMIZER_AXES = AXES  # the axes each optimizer reads (fastdescent.optimizers)
 DTYPES = ("float64", "float32")
 STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
 MAX_STEPS = 2**31 - 1  # exclusive: steps are stored as int32
