@@ -120,7 +120,9 @@ def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=Non
     computed) unless resume=False, which starts it over; a directory holding another
     sweep, or anything else, is refused.
     threads: Numba threads (default: all cores). chunk_size: trajectories per chunk
-    (default 131,072). progress: None/True -> progress on stderr, False -> silent.
+    (default 131,072). progress: True -> progress on stderr (a tqdm bar on a terminal, a
+    line per chunk otherwise), False -> silent, None -> on when writing a directory,
+    off when returning a DataFrame.
     Results are identical whatever threads, chunk_size or resume history.
     """
     spec = parse_spec(spec)
@@ -131,9 +133,7 @@ def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=Non
     with _threads(threads):
         if out is None:
             return _run_in_memory(engine, ChunkPlan(spec.size, size), progress)
-        return _run_to_directory(
-            engine, Path(out), size, chunk_size is not None, resume, progress, threads
-        )
+        return _run_to_directory(engine, Path(out), size, chunk_size is not None, resume, progress)
 
 
 def _compute(engine, lo, hi, schema):
@@ -218,7 +218,7 @@ def _open_directory(engine, directory, chunk_size, explicit, resume):
     return manifest
 
 
-def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress, threads):
+def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress):
     import numba
 
     from . import store
