@@ -17,9 +17,9 @@ Layout of the work:
     time with its whole state (iterate, velocity, rate-window sums) in registers.
   - ``sweep_quadratic`` (any d) runs ``fastdescent.lanes``: LANES trajectories side by
     side in lockstep, with SIMD loops over the lanes and rare per-lane events (first
-    step, stop and refill) handled in scalar code. For d = 64 (W2) it is 1.9x faster than
+    step, stop and refill) handled in scalar code. For d = 64 (W2) it is 2.4x faster than
     a lockstep kernel whose loops LLVM did not vectorise; for d = 2 the register kernel
-    above is still 1.2x faster (measured 2026-11-22, see issue #4's notes).
+    above is still 1.2x faster (measured 2026-11-22, see issue #4 notes).
 
 Every trajectory is computed independently, with the same float64 operations in the same
 order as the one-trajectory-at-a-time reference in tests/naive.py (no fastmath, no FMA
