@@ -22,6 +22,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytest
+from bench_helpers import peak_rss_mb
 from numpy_baseline import run_numpy
 
 import fastdescent
@@ -154,24 +155,11 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
     spec = w1.to_dict()
     big = json.loads(json.dumps(spec))
     big["axes"]["kappa"]["num"] *= 16
-    code = textwrap.dedent("""
-        import json, resource, sys, fastdescent
-        fastdescent.run(json.load(open(sys.argv[1])), out=sys.argv[2], progress=False)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    """)
     results = {}
 
     def measure():
-        for name, s in (("w1", spec), ("w1x16", big)):
-            path = tmp_path / f"{name}.json"
-            path.write_text(json.dumps(s))
-            proc = subprocess.run(
-                [sys.executable, "-c", code, str(path), str(tmp_path / name)],
-                capture_output=True,
-                text=True,
-            )
-            assert proc.returncode == 0, proc.stderr
-            results[name] = float(proc.stdout.split()[-1])
+        results["w1"] = peak_rss_mb(spec, tmp_path, "w1")
+        results["w1x16"] = peak_rss_mb(big, tmp_path, "w1x16")
 
     benchmark.pedantic(measure, rounds=1)
     benchmark.extra_info.update(peak_rss_mb=results, trajectories=w1.size)
