@@ -9,6 +9,7 @@ import json
 import numba
 import numpy as np
 import pytest
+from bench_helpers import peak_rss_mb
 
 import fastdescent
 from fastdescent.engine import Engine
@@ -65,4 +66,5 @@ def test_w2_end_to_end(benchmark, w2, tmp_path_factory, full_size):
         kernel_seconds=m["kernel_seconds"],
         write_seconds=m["write_seconds"],
         trajectory_steps=m["trajectory_steps"],
+        peak_rss_mb=peak_rss_mb(w2.to_dict(), tmp_path_factory.mktemp("w2rss"), "w2"),
     )
