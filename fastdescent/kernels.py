@@ -37,10 +37,9 @@ from numba import prange
 
 from ._jit import jit, jit_parallel
 from .lanes import LANES, _decode, run_tile
-from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_STEPS, fit_rate
+from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, fit_rate
 from .optimizers import GD, HEAVY_BALL
 
-MAX_FLOAT = np.finfo(np.float64).max
 MAX_TILES = 1024
 
 

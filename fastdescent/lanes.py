@@ -48,11 +48,10 @@ import math
 import numpy as np
 
 from ._jit import jit
-from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_STEPS, N_SUMS, fit_rate
+from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, N_SUMS, fit_rate
 from .optimizers import GD, HEAVY_BALL
 
 LANES = 32
-MAX_FLOAT = np.finfo(np.float64).max
 
 # per-lane rows
 _ETA, _BETA, _CONV, _DIV, _LOSS, _PH = 0, 1, 2, 3, 4, 5  # _PH: (t - 1) % block, as a float

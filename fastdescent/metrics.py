@@ -69,6 +69,7 @@ MAX_STEPS = 2
 ESCAPED = 3
 STATUS_NAMES = ("converged", "diverged", "max_steps", "escaped")
 
+MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64; diverge thresholds are capped here
 FLOOR = 1e-280  # e_t^2 at or below this freezes a coordinate's rate window
 DET_RTOL = 1e-10  # order-2 fit only when det > DET_RTOL * ff (sums divided by xx)
 N_SUMS = 5  # xx, xf, ff, rxf, rff
