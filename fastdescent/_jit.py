@@ -10,11 +10,52 @@
 - No ``fastmath``: with LLVM's ``nnan``/``ninf`` flags ``isfinite`` folds to True and
   divergence detection silently breaks (numba#2919), and contraction into FMA would
   make kernel results differ in the last bits from the slow reference.
+
+Numba's cache checks only the timestamp of the file that defines a function, not of the
+modules whose jitted helpers it inlines (numba#8851): after an edit to ``metrics.py`` the
+kernels in ``kernels.py`` would load stale machine code. ``invalidate_stale_cache``
+guards against that: it hashes every source file of the package and, when the hash
+differs from the one recorded next to the cache, deletes the package's cached kernels
+before anything is compiled or loaded.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numba
+
+_PACKAGE = Path(__file__).resolve().parent
+_STAMP = "fastdescent-sources.sha256"
+
+
+def invalidate_stale_cache(package: Path = _PACKAGE) -> bool:
+    """Delete the package's Numba cache files if any of its sources changed since they
+    were written; return True if it deleted them. Best effort: a read-only install has
+    nothing to invalidate, and a file another process removed first is fine."""
+    cache = package / "__pycache__"
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    stamp = cache / _STAMP
+    try:
+        if stamp.read_text() == digest.hexdigest():
+            return False
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for path in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            path.unlink(missing_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        return False
+    return True
+
+
+invalidate_stale_cache()
 
 _OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
