@@ -23,7 +23,8 @@ Design:
   has its outputs written at once and is parked (w = v = 0, thresholds that always
   pass) until the next compaction, every 16 steps;
 * the estimator's per-coordinate freeze (x_t**2 <= FLOOR) snapshots S = prev + cur
-  when it happens, instead of masking every addition afterwards.
+  when it happens, instead of masking every addition afterwards, and the coordinate is
+  set to the minimum (w = v = 0).
 
 Run ``python benchmarks/numpy_baseline.py`` to time W1.
 """
@@ -163,7 +164,7 @@ class _Chunk:
     # -- the run -------------------------------------------------------------------------
     def run(self, tol, diverge):
         F, steps = self.F, self.steps
-        B = max(32, steps // 8)
+        B = 32  # rate-window block length (fastdescent.metrics.BLOCK)
         k = 2  # heavy ball: order-2 recurrence
         # t = 0: w = start = (1, 1); loss0 = 0.5 * ((0.0 + lam0*(w0*w0)) + lam1*(w1*w1))
         for j in (0, 1):
@@ -269,6 +270,12 @@ class _Chunk:
                     prev, cur = F[np.ix_(self.prev[j], idx)], F[np.ix_(self.cur[j], idx)]
                     self.snap[j][:, loc] = prev + cur
                     F[_FTH[j], idx] = -1.0
+                # at the floor the coordinate is set to the minimum, velocity included
+                np.less_equal(F[sq[0]], FLOOR, out=tmpb)
+                if tmpb.any():
+                    idx = np.flatnonzero(tmpb)
+                    F[w[0], idx] = 0.0
+                    F[_V[j], idx] = 0.0
 
             # ---- finite exits: diverged if gap > div_thr, else converged ----
             if stopping is not None and stopping.size:

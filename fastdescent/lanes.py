@@ -153,6 +153,11 @@ def _burst(Sl, Sc, d, optimizer, order, bm1, n_max):
                 Sc[c + _P * L + lane] = x
                 Sc[c + _F * L + lane] = f
                 Sc[c + _LIVE * L + lane] = live * (0.0 if on & (x * x <= FLOOR) else 1.0)
+                # at the floor the coordinate is set to the minimum, velocity included
+                # (v * 0.0, not a select, so that the store is not a masked one)
+                keep_x = 0.0 if x * x <= FLOOR else 1.0
+                Sc[c + _W * L + lane] = x * keep_x
+                Sc[c + _V * L + lane] = Sc[c + _V * L + lane] * keep_x
         if stop:
             return k + 1
     return n_max

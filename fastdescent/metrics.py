@@ -73,12 +73,12 @@ MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64; diverge thresh
 FLOOR = 1e-280  # e_t^2 at or below this freezes a coordinate's rate window
 DET_RTOL = 1e-10  # order-2 fit only when det > DET_RTOL * ff (sums divided by xx)
 N_SUMS = 5  # xx, xf, ff, rxf, rff
-MIN_BLOCK = 32
+BLOCK = 32  # rate-window block length (see the module docstring)
 
 
 def block_length(steps: int) -> int:
-    """Rate-window block length B = max(32, steps // 8); the window is B..2B steps."""
-    return max(MIN_BLOCK, int(steps) // 8)
+    """Rate-window block length B = 32, whatever ``steps``; the window is B..2B steps."""
+    return BLOCK
 
 
 @jit
@@ -109,3 +109,34 @@ def fit_rate(xx, xf, ff, rxf, rff, sigma, order):
                 return max(abs(sigma - 0.5 * p + s), abs(sigma - 0.5 * p - s))
             return math.sqrt(abs(sigma * gamma))  # complex pair: |z|^2 = z1 z2
     return abs(sigma + rxf)
+
+
+@jit
+def add_equation(sums, x, x1, f, f1, order):
+    """The window sums (xx, xf, ff, rxf, rff) plus the equation of one step.
+
+    x, x1 = x_t, x_{t-1}; f, f1 = F_t, F_{t-1} with F_t = x_t - sigma x_{t-1}. Order 1
+    adds to xx and rxf only.
+    """
+    xx, xf, ff, rxf, rff = sums
+    xx = xx + x1 * x1
+    rxf = rxf + f * x1
+    if order == 2:
+        xf = xf + x1 * f1
+        ff = ff + f1 * f1
+        rff = rff + f * f1
+    return (xx, xf, ff, rxf, rff)
+
+
+@jit
+def sums_rate(cur, prv, sigma, order):
+    """Fitted |root| from the ``prev`` and ``cur`` block sums (5-tuples), summed."""
+    return fit_rate(
+        prv[0] + cur[0],
+        prv[1] + cur[1],
+        prv[2] + cur[2],
+        prv[3] + cur[3],
+        prv[4] + cur[4],
+        sigma,
+        order,
+    )

@@ -97,3 +97,40 @@ def test_degenerate_starts_match_twin():
         df = fastdescent.run(spec)
         _compare(df, spec, slice(None))
     assert df["rate"].notna().all()
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("steps", [1, 2, 31, 32, 33, 64, 97])
+def test_block_boundaries_match_twin(optimizer, steps):
+    """d = 2 runs in bursts of one rate block (fastdescent.blocks): trajectories that stop
+    on every side of a block boundary, and at steps that are and are not multiples of B."""
+    axes = {"lr": {"start": 0.02, "stop": 4.2, "num": 23, "relative_to": "lambda_max"}}
+    if optimizer != "gd":
+        axes["beta"] = {"values": [0.0, 0.3, 0.9]}
+    axes["kappa"] = {"values": [1.0, 3.0, 40.0]}
+    spec = quadratic_spec(optimizer, steps=steps, axes=axes, start=[0.7, -1.3])
+    spec["stop"] = {"tol": 1e-8, "diverge": 1e4}
+    df = fastdescent.run(spec)
+    if steps >= 31:
+        assert set(df["status"]) == {"converged", "diverged", "max_steps"}
+    _compare(df, spec, slice(None))
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_underflow_and_overflow_match_twin(optimizer):
+    """d = 2: a coordinate that reaches the underflow floor (its rate window freezes while
+    the other runs on), and runs whose loss overflows to inf (the last step enters no
+    window)."""
+    axes = {"lr": {"values": [0.3, 0.9, 1.0, 1.7, 2.5, 3.5], "relative_to": "lambda_max"}}
+    if optimizer != "gd":
+        axes["beta"] = {"values": [0.0, 0.2, 0.6]}
+    axes["kappa"] = {"values": [2.0, 50.0]}
+    spec = quadratic_spec(optimizer, steps=3000, axes=axes, start=[1.0, 1e-100])
+    spec["stop"] = {"tol": 0.0, "diverge": 1e300}  # to underflow, or to overflow
+    df = fastdescent.run(spec)
+    _compare(df, spec, slice(None))
+    big = quadratic_spec(optimizer, steps=500, axes=axes, start=[1e150, -3e150])
+    big["stop"] = {"tol": 1e-300, "diverge": 1e300}
+    df = fastdescent.run(big)
+    assert (df["final_loss"] == math.inf).any()
+    _compare(df, big, slice(None))

@@ -367,6 +367,15 @@ def test_tol_zero_runs_to_underflow(optimizer, eta, beta, kappa):
     rho = spectral_radius(optimizer, eta, beta, lam)
     if optimizer == "gd":
         assert math.isclose(out["rate"], rho, rel_tol=1e-9)
+    elif optimizer == "heavy_ball" and eta == 4.0 / (1.0 + 10.0) ** 2:
+        # both coordinates have a double root: x_t = (a + b t) rho^t. Seen through a
+        # 32..64-step window ending near t = 1640, the two modes are too alike to separate
+        # (det/ff ~ 3e-11 < DET_RTOL), the fit falls back to order 1 and measures the
+        # local ratio x_t / x_{t-1} ~ rho (1 + 1/t): |log rate - log rho| ~ 1/t_last
+        # (metrics.py: "Double roots"). With tol = 1e-20 the run ends near t = 230, where
+        # the order-2 fit still resolves them (tests/test_engine_theory.py).
+        t_last = max(out["t_last"])
+        assert 0 < math.log(out["rate"] / rho) <= 1.5 / t_last, (out["rate"], rho, t_last)
     else:
         assert_log_close(out["rate"], rho, rel=1e-6)
     # the freeze at FLOOR keeps every summed product normal (no subnormals in a fit)

@@ -1,0 +1,185 @@
+"""Explicit-SIMD step loop for d <= 2 quadratics, written as LLVM IR inside Numba.
+
+``dynamics_burst(S, n, r, optimizer)`` advances ``NL`` trajectories of a 2-D diagonal
+quadratic by ``n`` steps in lockstep, with the state of all of them held in
+``<VW x double>`` vector registers for the whole loop. Numba's own loop vectoriser cannot
+do that: it vectorises the innermost loop over lanes, so the state goes through memory
+on every step (``fastdescent.lanes``). Here the loop over steps is the only loop, each
+group of VW lanes is one SSA value per state variable, and the generated code is a
+straight run of packed multiplies, adds, compares and blends (``tests/test_vector_ir.py``
+checks the assembly).
+
+The loop computes the dynamics and the stopping tests only; the rate-window sums are
+recomputed afterwards, for the last two blocks of each trajectory only, from checkpoints
+(``fastdescent.blocks``). Per step and lane, with the operations in the same order as
+``tests/naive.py`` (plain IEEE float64, no FMA contraction, so bit-identical to it):
+
+    gd          g = lam * w;           w = w - eta * g
+    heavy_ball  g = lam * w;           v = beta * v - eta * g;  w = w + v
+    nesterov    g = lam * (w + beta v); v = beta * v - eta * g;  w = w + v
+    loss = 0.5 * (lam_0 * (w_0 * w_0) + lam_1 * (w_1 * w_1))
+
+and it records, as the step index k = 1..n (a float; 0 = not in this burst):
+
+- ``stopk``: the first k with ``not (loss <= div)`` (above the divergence threshold,
+  inf or NaN) or ``loss <= conv``, and ``stoploss`` the loss at that step. Lanes go on
+  stepping after they stop (their later values are not used), so the loop has no exit
+  but its end.
+- ``frz_i``: the first k with ``w_i * w_i <= FLOOR`` (the rate window's underflow freeze,
+  ``fastdescent.metrics``). After that step's loss, such a coordinate is set to the
+  minimum, w_i = v_i = 0, where it stays: subnormal numbers never enter the loop.
+- ``lossr``: the loss at step ``r`` (a lane that reaches ``steps`` there stops with it).
+- ``wp_i``: w_i before the last step (for the checkpoint's F = w - sigma * wp).
+
+Before the first step the burst rotates the checkpoints: rows CK_PREV take rows CK_CUR,
+and rows CK_CUR take the state (w, v, wp) the burst starts from.
+
+Layout of ``S`` (float64, C-contiguous, ``NROWS * NL``): row q holds lanes
+``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 are read; rows W0 .. WP1
+and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are rotated.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .metrics import FLOOR
+from .optimizers import GD, HEAVY_BALL, NESTEROV
+
+VW = 8  # lanes per vector: 8 float64 = one 512-bit register
+GROUPS = 2  # independent vectors per step: two dependency chains hide the latency
+NL = VW * GROUPS  # lanes per burst
+
+# rows of S
+ETA, BETA, CONV, DIV, LAM0, LAM1, W0, W1, V0, V1, WP0, WP1 = range(12)
+STOPK, STOPLOSS, FRZ0, FRZ1, LOSSR = range(12, 17)
+# checkpoints, rotated at the start of every burst: CK_PREV <- CK_CUR <- (w, v, wp) now
+CK_CUR = 17  # w0, w1, v0, v1, wp0, wp1 at the start of this burst
+CK_PREV = 23  # the same at the start of the previous burst
+NROWS = 29
+
+_VEC = ir.VectorType(ir.DoubleType(), VW)
+_I64 = ir.IntType(64)
+_I32 = ir.IntType(32)
+
+
+def _splat(builder, x):
+    """A scalar double broadcast to every lane."""
+    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, VW), [0] * VW))
+
+
+def _const(x):
+    return ir.Constant(_VEC, [float(x)] * VW)
+
+
+def _emit_loop(builder, optimizer, var, n, r):
+    """The step loop for one optimizer; ``var[name, g]`` are the allocas of the state."""
+    half, floor, zero = _const(0.5), _const(FLOOR), _const(0.0)
+    with cgutils.for_range(builder, n) as loop:
+        k_int = builder.add(loop.index, ir.Constant(_I64, 1))
+        k = _splat(builder, builder.sitofp(k_int, ir.DoubleType()))
+        losses = []
+        for g in range(GROUPS):
+
+            def get(name, g=g):
+                return builder.load(var[name, g])
+
+            def put(name, value, g=g):
+                builder.store(value, var[name, g])
+
+            eta, beta = get("eta"), get("beta")
+            s = None
+            for i in (0, 1):
+                w, lam = get(f"w{i}"), get(f"lam{i}")
+                put(f"wp{i}", w)
+                if optimizer == GD:
+                    grad = builder.fmul(lam, w)
+                    w = builder.fsub(w, builder.fmul(eta, grad))
+                else:
+                    v = get(f"v{i}")
+                    bv = builder.fmul(beta, v)
+                    look = w if optimizer == HEAVY_BALL else builder.fadd(w, bv)
+                    grad = builder.fmul(lam, look)
+                    v = builder.fsub(bv, builder.fmul(eta, grad))
+                    w = builder.fadd(w, v)
+                ww = builder.fmul(w, w)
+                term = builder.fmul(lam, ww)
+                s = term if s is None else builder.fadd(s, term)
+                # at the floor: the window freezes, and the coordinate is set to the minimum
+                tiny = builder.fcmp_ordered("<=", ww, floor)
+                put(f"w{i}", builder.select(tiny, zero, w))
+                if optimizer != GD:
+                    put(f"v{i}", builder.select(tiny, zero, v))
+                frz = get(f"frz{i}")
+                first = builder.and_(tiny, builder.fcmp_ordered("==", frz, zero))
+                put(f"frz{i}", builder.select(first, k, frz))
+            loss = builder.fmul(half, s)
+            losses.append(loss)
+            stop = builder.or_(
+                builder.fcmp_unordered(">", loss, get("div")),
+                builder.fcmp_ordered("<=", loss, get("conv")),
+            )
+            stopk = get("stopk")
+            first = builder.and_(stop, builder.fcmp_ordered("==", stopk, zero))
+            put("stopk", builder.select(first, k, stopk))
+            put("stoploss", builder.select(first, loss, get("stoploss")))
+        with builder.if_then(builder.icmp_signed("==", k_int, r), likely=False):
+            for g, loss in enumerate(losses):
+                builder.store(loss, var["lossr", g])
+
+
+_IN = {
+    "eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "lam0": LAM0, "lam1": LAM1,
+    "w0": W0, "w1": W1, "v0": V0, "v1": V1,
+}  # fmt: skip
+_OUT = {
+    "w0": W0, "w1": W1, "v0": V0, "v1": V1, "wp0": WP0, "wp1": WP1,
+    "stopk": STOPK, "stoploss": STOPLOSS, "frz0": FRZ0, "frz1": FRZ1, "lossr": LOSSR,
+}  # fmt: skip
+
+
+@intrinsic
+def dynamics_burst(typingctx, S, n, r, optimizer):
+    """Advance the NL lanes in ``S`` by n steps (see the module docstring).
+
+    ``S``: float64 C-contiguous array of NROWS * NL; ``n``, ``r``, ``optimizer``: int64.
+    """
+    if not (isinstance(S, types.Array) and S.dtype == types.float64 and S.layout == "C"):
+        return None
+    sig = types.none(S, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        array, n, r, optimizer = args
+        data = context.make_array(signature.args[0])(context, builder, array).data
+        base = builder.bitcast(data, _VEC.as_pointer())
+
+        def slot(row, g):
+            return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
+
+        for q in range(6):  # the checkpoint rotation: rows W0 .. WP1 are contiguous
+            for g in range(GROUPS):
+                cur = builder.load(slot(CK_CUR + q, g), align=8)
+                builder.store(cur, slot(CK_PREV + q, g), align=8)
+                builder.store(builder.load(slot(W0 + q, g), align=8), slot(CK_CUR + q, g), align=8)
+        var = {}
+        for name in {**_IN, **_OUT}:
+            for g in range(GROUPS):
+                var[name, g] = cgutils.alloca_once(builder, _VEC)
+                if name in _IN:
+                    builder.store(builder.load(slot(_IN[name], g), align=8), var[name, g])
+                else:
+                    builder.store(_const(0.0), var[name, g])
+        for code in (GD, HEAVY_BALL, NESTEROV):
+            is_code = builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))
+            with builder.if_then(is_code):
+                _emit_loop(builder, code, var, n, r)
+        for name, row in _OUT.items():
+            for g in range(GROUPS):
+                builder.store(builder.load(var[name, g]), slot(row, g), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
