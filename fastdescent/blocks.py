@@ -99,12 +99,46 @@ def _window_rate(optimizer, order, eta, beta, lam, sigma, w, v, wp, t0, e, block
 
 
 @jit
+def _window_rates2(optimizer, order, eta, beta, lam, sigma, ck, t0, e, block):
+    """``_window_rate`` for both coordinates over the same steps, interleaved (two
+    independent dependency chains run twice as fast as one after the other).
+
+    lam, sigma: (lam_0, lam_1), (sigma_0, sigma_1); ck = (w_0, w_1, v_0, v_1, wp_0, wp_1).
+    """
+    zero = (0.0, 0.0, 0.0, 0.0, 0.0)
+    if e < order or e < 1:
+        return math.nan, math.nan
+    split = ((e - 1) // block) * block
+    prv0, cur0, prv1, cur1 = zero, zero, zero, zero
+    w0, w1, v0, v1, wp0, wp1 = ck
+    x0, x1 = w0, w1
+    f0 = w0 - sigma[0] * wp0 if t0 > 0 else 0.0
+    f1 = w1 - sigma[1] * wp1 if t0 > 0 else 0.0
+    for t in range(t0 + 1, e + 1):
+        w0, v0 = _step(optimizer, eta, beta, lam[0], w0, v0)
+        w1, v1 = _step(optimizer, eta, beta, lam[1], w1, v1)
+        g0 = w0 - sigma[0] * x0
+        g1 = w1 - sigma[1] * x1
+        if t >= order:
+            if t <= split:
+                prv0 = add_equation(prv0, w0, x0, g0, f0, order)
+                prv1 = add_equation(prv1, w1, x1, g1, f1, order)
+            else:
+                cur0 = add_equation(cur0, w0, x0, g0, f0, order)
+                cur1 = add_equation(cur1, w1, x1, g1, f1, order)
+        x0, x1, f0, f1 = w0, w1, g0, g1
+    return sums_rate(cur0, prv0, sigma[0], order), sums_rate(cur1, prv1, sigma[1], order)
+
+
+@jit
 def _park(S, lane):
     """A lane without a trajectory: zeros that never stop."""
     for q in range(NROWS):
         S[q * NL + lane] = 0.0
     S[CONV * NL + lane] = -1.0
     S[DIV * NL + lane] = MAX_FLOAT
+    S[FRZ0 * NL + lane] = -1.0
+    S[(FRZ0 + 1) * NL + lane] = -1.0
 
 
 @jit
@@ -157,6 +191,7 @@ def run_tile(
                     S[BETA * NL + lane] = beta
                     S[CONV * NL + lane] = tol * g0
                     S[DIV * NL + lane] = min(diverge * g0, MAX_FLOAT)
+                    S[STOPK * NL + lane] = 0.0
                     for i in range(2):
                         x = start[i]
                         lam = lam_table[i_kappa, i]
@@ -166,6 +201,7 @@ def run_tile(
                         S[(V0 + i) * NL + lane] = 0.0
                         S[(WP0 + i) * NL + lane] = x
                         live[lane, i] = not (x * x <= FLOOR)
+                        S[(FRZ0 + i) * NL + lane] = 0.0 if live[lane, i] else -1.0
                         x1, _ = _step(optimizer, eta, beta, lam, x, 0.0)
                         sigma[lane, i] = 1.0 if x1 * x >= 0.0 else -1.0
                         r_coord[lane, i] = math.nan
@@ -189,7 +225,7 @@ def run_tile(
             last = tl + block >= steps
             kstop = int(S[STOPK * NL + lane])
             if kstop == 0 and not last:
-                if S[FRZ0 * NL + lane] == 0.0 and S[(FRZ0 + 1) * NL + lane] == 0.0:
+                if S[FRZ0 * NL + lane] <= 0.0 and S[(FRZ0 + 1) * NL + lane] <= 0.0:
                     t[lane] = tl + block  # the common case: nothing happened
                     continue
             stopped = True
@@ -218,6 +254,21 @@ def run_tile(
             end = tt if finite else tt - 1
             # the checkpoint at the start of the previous block (of this one at t = 0)
             ck = (CK_PREV if tl > 0 else CK_CUR) * NL + lane
+            t0 = tl - block if tl > 0 else 0
+            frozen = False
+            for i in range(2):
+                kf = int(S[(FRZ0 + i) * NL + lane])
+                frozen = frozen or (live[lane, i] and kf > 0 and tl + kf <= end)
+            if stopped and not frozen and live[lane, 0] and live[lane, 1]:
+                # the common stop: both coordinates' windows end here
+                r_coord[lane, 0], r_coord[lane, 1] = _window_rates2(
+                    optimizer, order, eta_l[lane], beta_l[lane],
+                    (lam_l[lane, 0], lam_l[lane, 1]), (sigma[lane, 0], sigma[lane, 1]),
+                    (S[ck], S[ck + NL], S[ck + 2 * NL], S[ck + 3 * NL], S[ck + 4 * NL],
+                     S[ck + 5 * NL]),
+                    t0, end, block,
+                )  # fmt: skip
+                live[lane, 0] = live[lane, 1] = False
             for i in range(2):
                 if not live[lane, i]:
                     continue
@@ -229,10 +280,11 @@ def run_tile(
                     e = end
                 if e >= 0:
                     live[lane, i] = False
+                    S[(FRZ0 + i) * NL + lane] = -1.0
                     r_coord[lane, i] = _window_rate(
                         optimizer, order, eta_l[lane], beta_l[lane], lam_l[lane, i],
                         sigma[lane, i], S[ck + i * NL], S[ck + (2 + i) * NL],
-                        S[ck + (4 + i) * NL], tl - block if tl > 0 else 0, e, block,
+                        S[ck + (4 + i) * NL], t0, e, block,
                     )  # fmt: skip
             if stopped:
                 r0, r1 = r_coord[lane, 0], r_coord[lane, 1]

@@ -19,7 +19,8 @@ recomputed afterwards, for the last two blocks of each trajectory only, from che
     nesterov    g = lam * (w + beta v); v = beta * v - eta * g;  w = w + v
     loss = 0.5 * (lam_0 * (w_0 * w_0) + lam_1 * (w_1 * w_1))
 
-and it records, as the step index k = 1..n (a float; 0 = not in this burst):
+and it records, as the step index k = 1..n of this burst (a float), where its row holds
+0.0 (the caller resets a row after reading an event, or sets -1.0: never record):
 
 - ``stopk``: the first k with ``not (loss <= div)`` (above the divergence threshold,
   inf or NaN) or ``loss <= conv``, and ``stoploss`` the loss at that step. Lanes go on
@@ -35,8 +36,8 @@ Before the first step the burst rotates the checkpoints: rows CK_PREV take rows 
 and rows CK_CUR take the state (w, v, wp) the burst starts from.
 
 Layout of ``S`` (float64, C-contiguous, ``NROWS * NL``): row q holds lanes
-``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 are read; rows W0 .. WP1
-and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are rotated.
+``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 and STOPK .. FRZ1 are read;
+rows W0 .. WP1 and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are rotated.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def _emit_loop(builder, optimizer, var, n, r):
 _IN = {
     "eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "lam0": LAM0, "lam1": LAM1,
     "w0": W0, "w1": W1, "v0": V0, "v1": V1,
+    "stopk": STOPK, "stoploss": STOPLOSS, "frz0": FRZ0, "frz1": FRZ1,
 }  # fmt: skip
 _OUT = {
     "w0": W0, "w1": W1, "v0": V0, "v1": V1, "wp0": WP0, "wp1": WP1,

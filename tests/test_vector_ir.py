@@ -1,0 +1,125 @@
+"""``fastdescent.vector_ir.dynamics_burst``: the explicit-SIMD step loop of the d <= 2 kernel.
+
+It is checked against a plain Python loop of the update rules (tests/naive.py's
+``update`` and ``loss``), lane by lane and bit for bit, and its machine code must be packed
+vector instructions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numba
+import numpy as np
+import pytest
+from naive import FLOOR, loss, update
+
+from fastdescent import vector_ir as V
+from fastdescent.optimizers import CODES
+
+
+@numba.njit
+def _burst(S, n, r, optimizer):
+    V.dynamics_burst(S, n, r, optimizer)
+
+
+def _lanes(rng, n_lanes):
+    """Lanes that converge, diverge, overflow, reach the floor, or run on."""
+    lam1 = rng.choice([1.0, 3.0, 50.0, 1e4], n_lanes)
+    eta = rng.uniform(0.02, 3.5, n_lanes) / lam1
+    beta = rng.choice([0.0, 0.3, 0.9], n_lanes)
+    start = np.stack([rng.choice([1.0, -0.5, 3e-140, 1e150], n_lanes), rng.uniform(-2, 2, n_lanes)])
+    return lam1, eta, beta, start
+
+
+def _reference(optimizer, eta, beta, lam, start, conv, div, n, r):
+    """stopk, stoploss, frz_i, lossr, w, v, wp as the burst defines them, step by step."""
+    w, v = list(start), [0.0, 0.0]
+    stopk, stoploss, frz, lossr, wp = 0.0, 0.0, [0.0, 0.0], 0.0, list(w)
+    for k in range(1, n + 1):
+        wp = list(w)
+        update(optimizer, eta, beta, lam, w, v)
+        L = loss(lam, w)
+        for i in range(2):
+            if w[i] * w[i] <= FLOOR:
+                frz[i] = frz[i] or float(k)
+                w[i], v[i] = 0.0, 0.0
+        if (not L <= div or L <= conv) and not stopk:
+            stopk, stoploss = float(k), L
+        if k == r:
+            lossr = L
+    return stopk, stoploss, frz, lossr, w, v, wp
+
+
+def _same(a, b):
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "heavy_ball", "nesterov"])
+def test_burst_matches_a_plain_loop(optimizer):
+    rng = np.random.default_rng(7)
+    n, r = 40, 29
+    lam1, eta, beta, start = _lanes(rng, V.NL)
+    S = np.zeros(V.NROWS * V.NL)
+
+    def row(q):
+        return S[q * V.NL : (q + 1) * V.NL]
+
+    row(V.ETA)[:], row(V.BETA)[:], row(V.LAM0)[:], row(V.LAM1)[:] = eta, beta, 1.0, lam1
+    row(V.W0)[:], row(V.W1)[:] = start
+    loss0 = 0.5 * (start[0] ** 2 + lam1 * start[1] ** 2)
+    row(V.CONV)[:], row(V.DIV)[:] = 1e-12 * loss0, 1e6 * loss0
+    _burst(S, n, r, CODES[optimizer])
+    for lane in range(V.NL):
+        lam = (1.0, lam1[lane])
+        ref = _reference(
+            optimizer, eta[lane], beta[lane], lam, start[:, lane], row(V.CONV)[lane],
+            row(V.DIV)[lane], n, r,
+        )  # fmt: skip
+        got = (
+            row(V.STOPK)[lane],
+            row(V.STOPLOSS)[lane],
+            [row(V.FRZ0)[lane], row(V.FRZ1)[lane]],
+            row(V.LOSSR)[lane],
+            [row(V.W0)[lane], row(V.W1)[lane]],
+            [row(V.V0)[lane], row(V.V1)[lane]] if optimizer != "gd" else [0.0, 0.0],
+            [row(V.WP0)[lane], row(V.WP1)[lane]],
+        )
+        flat = [ref[0], ref[1], *ref[2], ref[3], *ref[4], *ref[5], *ref[6]]
+        flat_got = [got[0], got[1], *got[2], got[3], *got[4], *got[5], *got[6]]
+        assert all(_same(a, b) for a, b in zip(flat_got, flat, strict=True)), (lane, got, ref)
+    # the lanes cover the cases
+    assert {0.0} < set(row(V.STOPK)) and {0.0} < set(row(V.FRZ0)) | set(row(V.FRZ1))
+
+
+def test_checkpoints_rotate():
+    S = np.zeros(V.NROWS * V.NL)
+    S[V.W0 * V.NL : (V.WP1 + 1) * V.NL] = np.arange(6 * V.NL)
+    S[V.CK_CUR * V.NL : (V.CK_CUR + 6) * V.NL] = -1.0
+    S[V.DIV * V.NL : (V.DIV + 1) * V.NL] = np.inf
+    state = S[V.W0 * V.NL : (V.WP1 + 1) * V.NL].copy()
+    _burst(S, 1, 0, CODES["heavy_ball"])
+    assert (S[V.CK_PREV * V.NL : (V.CK_PREV + 6) * V.NL] == -1.0).all()
+    assert (S[V.CK_CUR * V.NL : (V.CK_CUR + 6) * V.NL] == state).all()
+
+
+def test_burst_is_packed_512_bit_code():
+    if not numba.config.ENABLE_AVX:
+        pytest.skip("no AVX on this machine")
+    S = np.zeros(V.NROWS * V.NL)
+    _burst(S, 1, 0, 1)
+    asm = next(iter(_burst.inspect_asm().values()))
+    packed = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)pd\s+.*\b[yz]mm\d", ln)]
+    scalar = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)sd\s", ln)]
+    assert len(packed) > 30 and not scalar
+    if _has_avx512():
+        assert any("zmm" in ln for ln in packed)
+
+
+def _has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx512f" in f.read()
+    except OSError:
+        return False
