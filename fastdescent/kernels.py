@@ -13,13 +13,15 @@ Layout of the work:
   the tiles are also visited in a scrambled order, which gives every thread tiles from
   all over the grid.
 - Two kernels share this layout and the semantics:
-  - ``sweep_quadratic_2d`` (d <= 2, e.g. BENCHMARKS.md's W1) runs one trajectory at a
-    time with its whole state (iterate, velocity, rate-window sums) in registers.
+  - ``sweep_quadratic_2d`` (d <= 2, e.g. BENCHMARKS.md's W1) runs ``fastdescent.blocks``:
+    16 trajectories in explicit 512-bit SIMD registers, in bursts of one rate block,
+    with the rate-window sums recomputed from checkpoints for the last blocks only.
+    W1 kernel: 0.6 s, against 1.77 s for the previous kernel, which ran one trajectory
+    at a time with its state and sums in registers (measured 2026-11-22).
   - ``sweep_quadratic`` (any d) runs ``fastdescent.lanes``: LANES trajectories side by
     side in lockstep, with SIMD loops over the lanes and rare per-lane events (first
     step, stop and refill) handled in scalar code. For d = 64 (W2) it is 2.4x faster than
-    a lockstep kernel whose loops LLVM did not vectorise; for d = 2 the register kernel
-    above is still 1.2x faster (measured 2026-11-22, see issue #4 notes).
+    a lockstep kernel whose loops LLVM did not vectorise.
 
 Every trajectory is computed independently, with the same float64 operations in the same
 order as the one-trajectory-at-a-time reference in tests/naive.py (no fastmath, no FMA

@@ -24,10 +24,11 @@ instructions. What makes it vectorise, as measured with ``inspect_asm`` (see
   loop does nothing but the arithmetic of the semantics.
 
 Measured on the 2-core machine (2 threads): W2 (d = 64) 2.0 s against 4.9 s for the
-previous unvectorised lockstep kernel; for d = 2 (W1) 2.0 s against 1.7 s for the register
-kernel ``fastdescent.kernels._run_2d``, which therefore stays in use for d <= 2. The
-memory traffic of the window sums (10 loads and stores per lane-step at d = 2) is what is
-left to remove; issue #4's notes have the details.
+previous unvectorised lockstep kernel. For d <= 2 ``fastdescent.blocks`` is 3x faster
+(explicit vectors with the state in registers, and no per-step window sums), so this
+kernel serves d > 2. Its remaining cost is the window sums' memory traffic (5 loads and
+stores per coordinate and step); the checkpoint replay of ``fastdescent.blocks`` would
+remove it here too.
 
 The semantics (fastdescent.optimizers, fastdescent.metrics) are unchanged: each lane does
 the same float64 operations in the same order as the one-trajectory reference

@@ -39,11 +39,25 @@ The five window sums per coordinate, with x1 = x_{t-1}, F1 = F_{t-1}:
 
 (order 1 uses only xx and rxf).
 
-Window: sums are kept for two blocks of B = max(32, steps // 8) steps, ``prev`` and
-``cur``; at steps t = B+1, 2B+1, ... ``prev`` takes ``cur`` and ``cur`` restarts, and the
-fit uses prev + cur, i.e. the last B..2B steps. A coordinate stops accumulating (its
-window freezes) the first time x_t^2 <= FLOOR, so subnormal numbers never enter a fit
-and a run that would underflow keeps the window it had before.
+Window: sums are kept for two blocks of B = 32 steps, ``prev`` and ``cur``; at steps
+t = B+1, 2B+1, ... ``prev`` takes ``cur`` and ``cur`` restarts, and the fit uses
+prev + cur, i.e. the last B..2B steps. A coordinate stops accumulating (its window
+freezes) the first time x_t^2 <= FLOOR, so subnormal numbers never enter a fit and a run
+that would underflow keeps the window it had before. After that step (its loss and its
+equation use x_t), the coordinate is set exactly to the minimum, w = w*, v = 0, where it
+stays: it is 1e-140 from it already, the loss changes by at most lam * 1e-280 (below the
+rounding of any loss above ~1e-264), and no kernel ever computes with subnormal numbers,
+which x86 processes about 100x slower.
+
+Until 2026-11-22 B was max(32, steps // 8). A fixed B = 32 lets the d <= 2 kernel
+recompute the window from checkpoints instead of streaming the sums on every step
+(``fastdescent.blocks``), and the accuracy on the dense grids below is the same (worst
+error 1.3e-4 heavy ball, 1.7e-4 nesterov, 1e-12 gd, 1000 steps). Double roots: where both
+roots of a coordinate coincide, x_t = (a + b t) rho^t, and a 32..64-step window ending at
+a late t sees a single mode with the local ratio rho (1 + 1/t): the fit falls back to
+order 1 and the rate is high by about 1/t in log (3.7e-4 at t = 1640, heavy ball at its
+optimum run with tol = 0 to underflow; tests/test_naive_selfcheck.py). At ordinary
+tolerances the runs end early enough for the order-2 fit to separate them.
 
 Degenerate data (a single mode to rounding precision, e.g. heavy ball with beta = 0, or
 a second mode that has died out) makes the 2x2 system singular, and near-singular
