@@ -138,8 +138,8 @@ def test_rate_survives_underflow():
 )
 def test_worst_rate_error_on_a_fine_grid(optimizer, worst):
     """The README's accuracy figure: lr 128 (gd: 2048) x beta 64 x kappa 64 up to 1e4,
-    1000 steps. Measured worst |log rate - log rho| / |log rho|: 1.7e-4 (heavy ball),
-    1.3e-4 (nesterov), 1e-12 (gd); the bound here leaves room for other machines."""
+    1000 steps. Measured worst |log rate - log rho| / |log rho|: 1.3e-4 (heavy ball),
+    1.7e-4 (nesterov), 1e-12 (gd); the bound here leaves room for other machines."""
     axes = {
         "lr": {
             "start": 0.01,
