@@ -11,7 +11,7 @@ Importing the package compiles nothing and imports neither pyarrow nor matplotli
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["SpecError", "SweepSpec", "load", "parse_spec", "run"]
 
 from .spec import SpecError, SweepSpec, parse_spec

@@ -187,6 +187,12 @@ def _open_directory(engine, directory, chunk_size, explicit, resume):
     if manifest is not None and not resume:
         store.clear(directory)
         manifest = None
+    if manifest is not None and manifest.get("version") != __version__:
+        raise store.SweepDirError(
+            f"{directory} was written by fastdescent {manifest.get('version', '?')}, and this "
+            f"is {__version__}: its rows may differ from what this version computes, so it "
+            "is not resumed. Start over with resume=False (--no-resume) or choose another --out"
+        )
     if manifest is not None and explicit and manifest["chunk_size"] != chunk_size:
         raise store.SweepDirError(
             f"{directory}: this sweep was started with chunk_size = {manifest['chunk_size']}; "

@@ -119,6 +119,19 @@ def test_another_spec_is_refused(spec, written):
     assert len(fastdescent.load(written)) == 180  # nothing lost
 
 
+def test_sweep_of_another_version_is_not_resumed(spec, written):
+    """Rows of another engine version may differ: resuming would mix them in one sweep."""
+    path = written / store.MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["version"] = "0.0.1"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(store.SweepDirError, match=r"written by fastdescent 0\.0\.1"):
+        fastdescent.run(spec, out=written, progress=False)
+    assert len(fastdescent.load(written)) == 180  # nothing lost
+    fastdescent.run(spec, out=written, resume=False, progress=False)
+    assert store.read_manifest(written)["version"] == fastdescent.__version__
+
+
 def test_foreign_directory_is_refused(spec, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(store.SweepDirError, match="not a fastdescent results directory"):
