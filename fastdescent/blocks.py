@@ -147,7 +147,8 @@ def run_tile(
     optimizer, order, steps, tol, diverge, block,
     status, n_steps, diverge_step, loss0, final_loss, rate,
 ):  # fmt: skip
-    """Run rows tile, tile + n_tiles, ... of the chunk (d = 2: ``start.shape == (2,)``).
+    """Run tile ``tile`` of ``n_tiles``, rows n*tile//n_tiles .. n*(tile+1)//n_tiles - 1 of
+    the chunk (d = 2: ``start.shape == (2,)``).
 
     Arguments as in ``fastdescent.kernels.sweep_quadratic``.
     """
@@ -162,12 +163,14 @@ def run_tile(
     beta_l = np.zeros(NL)
     lam_l = np.zeros((NL, 2))
     r_last = steps - ((steps - 1) // block) * block  # steps in a trajectory's last burst
-    j = tile
+    # a contiguous run of rows: lanes write their outputs close together in memory
+    j = (n * tile) // n_tiles
+    j_end = (n * (tile + 1)) // n_tiles
     for lane in range(NL):
         _park(S, lane)
     while True:
         for lane in range(NL):
-            while row[lane] < 0 and j < n:
+            while row[lane] < 0 and j < j_end:
                 i_lr, i_beta, i_kappa, _ = decode(lo + j, shape)
                 lr = lr_values[i_lr]
                 eta = lr / lam_max[i_kappa] if relative_lr else lr
@@ -207,7 +210,7 @@ def run_tile(
                         r_coord[lane, i] = math.nan
                     row[lane] = j
                     t[lane] = 0
-                j += n_tiles
+                j += 1
         active = False
         all_last = True
         for lane in range(NL):
