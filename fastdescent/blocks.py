@@ -33,7 +33,7 @@ import numpy as np
 
 from ._jit import jit
 from .lanes import _decode as decode
-from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, add_equation, sums_rate
+from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, sums_rate
 from .optimizers import GD, HEAVY_BALL
 from .vector_ir import (
     BETA,
@@ -47,12 +47,25 @@ from .vector_ir import (
     LOSSR,
     NL,
     NROWS,
+    Q_BETA,
+    Q_CUR,
+    Q_ETA,
+    Q_F1,
+    Q_KMIN,
+    Q_LAM,
+    Q_M,
+    Q_PREV,
+    Q_ROWS,
+    Q_SIGMA,
+    Q_V,
+    Q_W,
     STOPK,
     STOPLOSS,
     V0,
     W0,
     WP0,
     dynamics_burst,
+    window_sums,
 )
 
 
@@ -69,65 +82,38 @@ def _step(optimizer, eta, beta, lam, w, v):
 
 
 @jit
-def _window_rate(optimizer, order, eta, beta, lam, sigma, w, v, wp, t0, e, block):
-    """The fitted rate of one coordinate whose last accumulated equation is step e.
+def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
+    """Replay the queued windows (``vector_ir.window_sums``) and fold each coordinate's
+    fitted rate into its trajectory's ``rate``: the max over coordinates, NaN ignored.
 
-    Replays steps t0 + 1 .. e from the state at step t0 (w = w_t0, v = v_t0,
-    wp = w_{t0 - 1}), where t0 = 0 or the start of the block before the one holding e.
-    Equations t >= order go to ``prev`` up to the start c * B of e's block
-    (c = (e - 1) // B) and to ``cur`` after it (``fastdescent.metrics``); sigma is the
-    coordinate's first-step sign. NaN when no equation enters (e < order).
+    jobs[q] = (output row, e <= B ? 1 : 0) of queue lane q; a window that ends in the
+    trajectory's first block has all its equations in ``cur`` (its ``prev`` is empty),
+    while the replay counts steps k <= B as ``prev``: they are swapped back here.
     """
+    if n_jobs == 0:
+        return
+    n = 0
+    for q in range(n_jobs):
+        n = max(n, int(Q[Q_M * NL + q]))
+    for q in range(n_jobs, NL):
+        Q[Q_M * NL + q] = 0.0
+    window_sums(Q, n, block, optimizer)
     zero = (0.0, 0.0, 0.0, 0.0, 0.0)
-    if e < order or e < 1:
-        return math.nan
-    split = ((e - 1) // block) * block
-    prv, cur = zero, zero
-    x1 = w
-    f1 = w - sigma * wp if t0 > 0 else 0.0
-    for t in range(t0 + 1, e + 1):
-        w, v = _step(optimizer, eta, beta, lam, w, v)
-        f = w - sigma * x1
-        if t >= order:
-            if t <= split:
-                prv = add_equation(prv, w, x1, f, f1, order)
-            else:
-                cur = add_equation(cur, w, x1, f, f1, order)
-        x1 = w
-        f1 = f
-    return sums_rate(cur, prv, sigma, order)
-
-
-@jit
-def _window_rates2(optimizer, order, eta, beta, lam, sigma, ck, t0, e, block):
-    """``_window_rate`` for both coordinates over the same steps, interleaved (two
-    independent dependency chains run twice as fast as one after the other).
-
-    lam, sigma: (lam_0, lam_1), (sigma_0, sigma_1); ck = (w_0, w_1, v_0, v_1, wp_0, wp_1).
-    """
-    zero = (0.0, 0.0, 0.0, 0.0, 0.0)
-    if e < order or e < 1:
-        return math.nan, math.nan
-    split = ((e - 1) // block) * block
-    prv0, cur0, prv1, cur1 = zero, zero, zero, zero
-    w0, w1, v0, v1, wp0, wp1 = ck
-    x0, x1 = w0, w1
-    f0 = w0 - sigma[0] * wp0 if t0 > 0 else 0.0
-    f1 = w1 - sigma[1] * wp1 if t0 > 0 else 0.0
-    for t in range(t0 + 1, e + 1):
-        w0, v0 = _step(optimizer, eta, beta, lam[0], w0, v0)
-        w1, v1 = _step(optimizer, eta, beta, lam[1], w1, v1)
-        g0 = w0 - sigma[0] * x0
-        g1 = w1 - sigma[1] * x1
-        if t >= order:
-            if t <= split:
-                prv0 = add_equation(prv0, w0, x0, g0, f0, order)
-                prv1 = add_equation(prv1, w1, x1, g1, f1, order)
-            else:
-                cur0 = add_equation(cur0, w0, x0, g0, f0, order)
-                cur1 = add_equation(cur1, w1, x1, g1, f1, order)
-        x0, x1, f0, f1 = w0, w1, g0, g1
-    return sums_rate(cur0, prv0, sigma[0], order), sums_rate(cur1, prv1, sigma[1], order)
+    for q in range(n_jobs):
+        prv = (
+            Q[Q_PREV * NL + q], Q[(Q_PREV + 1) * NL + q], Q[(Q_PREV + 2) * NL + q],
+            Q[(Q_PREV + 3) * NL + q], Q[(Q_PREV + 4) * NL + q],
+        )  # fmt: skip
+        cur = (
+            Q[Q_CUR * NL + q], Q[(Q_CUR + 1) * NL + q], Q[(Q_CUR + 2) * NL + q],
+            Q[(Q_CUR + 3) * NL + q], Q[(Q_CUR + 4) * NL + q],
+        )  # fmt: skip
+        if jobs[q, 1] == 1:
+            prv, cur = zero, prv
+        r = sums_rate(cur, prv, Q[Q_SIGMA * NL + q], order)
+        jj = jobs[q, 0]
+        if not math.isnan(r) and (math.isnan(rate[jj]) or r > rate[jj]):
+            rate[jj] = r
 
 
 @jit
@@ -158,7 +144,9 @@ def run_tile(
     t = np.zeros(NL, dtype=np.int64)  # steps done by the lane's trajectory (a multiple of B)
     live = np.zeros((NL, 2), dtype=np.bool_)  # coordinate still accumulating its window
     sigma = np.ones((NL, 2))
-    r_coord = np.full((NL, 2), math.nan)  # rate of a coordinate whose window has ended
+    Q = np.zeros(Q_ROWS * NL)  # queued window replays (vector_ir.window_sums)
+    jobs = np.zeros((NL, 2), dtype=np.int64)
+    n_jobs = 0
     eta_l = np.zeros(NL)
     beta_l = np.zeros(NL)
     lam_l = np.zeros((NL, 2))
@@ -188,6 +176,7 @@ def run_tile(
                     loss0[j], final_loss[j], rate[j] = l0, l0, math.nan
                 else:
                     loss0[j] = l0
+                    rate[j] = math.nan  # until the coordinates' window replays come back
                     beta = beta_values[i_beta]
                     eta_l[lane], beta_l[lane] = eta, beta
                     S[ETA * NL + lane] = eta
@@ -207,7 +196,6 @@ def run_tile(
                         S[(FRZ0 + i) * NL + lane] = 0.0 if live[lane, i] else -1.0
                         x1, _ = _step(optimizer, eta, beta, lam, x, 0.0)
                         sigma[lane, i] = 1.0 if x1 * x >= 0.0 else -1.0
-                        r_coord[lane, i] = math.nan
                     row[lane] = j
                     t[lane] = 0
                 j += 1
@@ -218,6 +206,7 @@ def run_tile(
                 active = True
                 all_last = all_last and t[lane] + block >= steps
         if not active:
+            _flush(Q, jobs, n_jobs, order, optimizer, block, rate)
             return
         dynamics_burst(S, r_last if all_last else block, r_last, optimizer)
         for lane in range(NL):
@@ -258,20 +247,6 @@ def run_tile(
             # the checkpoint at the start of the previous block (of this one at t = 0)
             ck = (CK_PREV if tl > 0 else CK_CUR) * NL + lane
             t0 = tl - block if tl > 0 else 0
-            frozen = False
-            for i in range(2):
-                kf = int(S[(FRZ0 + i) * NL + lane])
-                frozen = frozen or (live[lane, i] and kf > 0 and tl + kf <= end)
-            if stopped and not frozen and live[lane, 0] and live[lane, 1]:
-                # the common stop: both coordinates' windows end here
-                r_coord[lane, 0], r_coord[lane, 1] = _window_rates2(
-                    optimizer, order, eta_l[lane], beta_l[lane],
-                    (lam_l[lane, 0], lam_l[lane, 1]), (sigma[lane, 0], sigma[lane, 1]),
-                    (S[ck], S[ck + NL], S[ck + 2 * NL], S[ck + 3 * NL], S[ck + 4 * NL],
-                     S[ck + 5 * NL]),
-                    t0, end, block,
-                )  # fmt: skip
-                live[lane, 0] = live[lane, 1] = False
             for i in range(2):
                 if not live[lane, i]:
                     continue
@@ -281,17 +256,32 @@ def run_tile(
                     e = tl + kf  # reached the floor: its window ends here
                 elif stopped:
                     e = end
-                if e >= 0:
-                    live[lane, i] = False
-                    S[(FRZ0 + i) * NL + lane] = -1.0
-                    r_coord[lane, i] = _window_rate(
-                        optimizer, order, eta_l[lane], beta_l[lane], lam_l[lane, i],
-                        sigma[lane, i], S[ck + i * NL], S[ck + (2 + i) * NL],
-                        S[ck + (4 + i) * NL], t0, e, block,
-                    )  # fmt: skip
+                if e < 0:
+                    continue
+                live[lane, i] = False
+                S[(FRZ0 + i) * NL + lane] = -1.0
+                if e < order or e < 1:
+                    continue  # no equation: this coordinate has no rate
+                # queue the replay of steps t0 + 1 .. e from the checkpoint at t0
+                q = n_jobs
+                sg = sigma[lane, i]
+                Q[Q_ETA * NL + q] = eta_l[lane]
+                Q[Q_BETA * NL + q] = beta_l[lane]
+                Q[Q_LAM * NL + q] = lam_l[lane, i]
+                Q[Q_SIGMA * NL + q] = sg
+                w = S[ck + i * NL]
+                Q[Q_W * NL + q] = w
+                Q[Q_V * NL + q] = S[ck + (2 + i) * NL]
+                Q[Q_F1 * NL + q] = w - sg * S[ck + (4 + i) * NL] if t0 > 0 else 0.0
+                Q[Q_KMIN * NL + q] = float(order) if t0 == 0 else 1.0
+                Q[Q_M * NL + q] = float(e - t0)
+                jobs[q, 0] = jj
+                jobs[q, 1] = 1 if e <= block else 0
+                n_jobs += 1
+                if n_jobs == NL:
+                    _flush(Q, jobs, n_jobs, order, optimizer, block, rate)
+                    n_jobs = 0
             if stopped:
-                r0, r1 = r_coord[lane, 0], r_coord[lane, 1]
-                rate[jj] = r1 if math.isnan(r0) or r1 > r0 else r0
                 row[lane] = -1
                 _park(S, lane)
             else:

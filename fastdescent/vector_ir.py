@@ -77,6 +77,18 @@ def _const(x):
     return ir.Constant(_VEC, [float(x)] * VW)
 
 
+def _emit_step(builder, optimizer, eta, beta, lam, w, v):
+    """One optimizer step on vectors, in the operation order of tests/naive.py: (w, v)."""
+    if optimizer == GD:
+        grad = builder.fmul(lam, w)
+        return builder.fsub(w, builder.fmul(eta, grad)), v
+    bv = builder.fmul(beta, v)
+    look = w if optimizer == HEAVY_BALL else builder.fadd(w, bv)
+    grad = builder.fmul(lam, look)
+    v = builder.fsub(bv, builder.fmul(eta, grad))
+    return builder.fadd(w, v), v
+
+
 def _emit_loop(builder, optimizer, var, n, r):
     """The step loop for one optimizer; ``var[name, g]`` are the allocas of the state."""
     half, floor, zero = _const(0.5), _const(FLOOR), _const(0.0)
@@ -97,16 +109,7 @@ def _emit_loop(builder, optimizer, var, n, r):
             for i in (0, 1):
                 w, lam = get(f"w{i}"), get(f"lam{i}")
                 put(f"wp{i}", w)
-                if optimizer == GD:
-                    grad = builder.fmul(lam, w)
-                    w = builder.fsub(w, builder.fmul(eta, grad))
-                else:
-                    v = get(f"v{i}")
-                    bv = builder.fmul(beta, v)
-                    look = w if optimizer == HEAVY_BALL else builder.fadd(w, bv)
-                    grad = builder.fmul(lam, look)
-                    v = builder.fsub(bv, builder.fmul(eta, grad))
-                    w = builder.fadd(w, v)
+                w, v = _emit_step(builder, optimizer, eta, beta, lam, w, get(f"v{i}"))
                 ww = builder.fmul(w, w)
                 term = builder.fmul(lam, ww)
                 s = term if s is None else builder.fadd(s, term)
@@ -182,6 +185,110 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
         for name, row in _OUT.items():
             for g in range(GROUPS):
                 builder.store(builder.load(var[name, g]), slot(row, g), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------------------
+# Window replay: the rate-window sums of NL single coordinates, from their checkpoints
+# ---------------------------------------------------------------------------------------
+
+# rows of Q (NL jobs; one job = one coordinate of one trajectory)
+Q_ETA, Q_BETA, Q_LAM, Q_SIGMA, Q_W, Q_V, Q_F1, Q_KMIN, Q_M = range(9)
+Q_PREV = 9  # 5 rows: xx, xf, ff, rxf, rff over replayed steps k = 1 .. block
+Q_CUR = 14  # 5 rows: the same over k = block + 1 .. m
+Q_ROWS = 19
+
+_Q_IN = {
+    "eta": Q_ETA, "beta": Q_BETA, "lam": Q_LAM, "sigma": Q_SIGMA, "w": Q_W, "v": Q_V,
+    "f1": Q_F1, "kmin": Q_KMIN, "m": Q_M,
+}  # fmt: skip
+
+
+def _emit_replay_loop(builder, optimizer, var, k_first, count):
+    """Steps k = k_first .. k_first + count - 1 of every job, adding each step's equation
+    to the sums ``var["acc", j, g]`` where kmin <= k <= m (a select: other lanes keep
+    their sums bit for bit)."""
+    zero = _const(0.0)
+    with cgutils.for_range(builder, count) as loop:
+        k = builder.add(loop.index, k_first)
+        kv = _splat(builder, builder.sitofp(k, ir.DoubleType()))
+        for g in range(GROUPS):
+
+            def get(name, g=g):
+                return builder.load(var[name, g])
+
+            def put(name, value, g=g):
+                builder.store(value, var[name, g])
+
+            x1, f1 = get("w"), get("f1")
+            w, v = _emit_step(builder, optimizer, get("eta"), get("beta"), get("lam"), x1, get("v"))
+            f = builder.fsub(w, builder.fmul(get("sigma"), x1))  # F_t = x_t - sigma x_{t-1}
+            alive = builder.fcmp_ordered("<=", kv, get("m"))
+            on = builder.and_(builder.fcmp_ordered(">=", kv, get("kmin")), alive)
+            terms = [builder.fmul(x1, x1), None, None, builder.fmul(f, x1), None]
+            if optimizer != GD:  # order 2
+                terms[1] = builder.fmul(x1, f1)
+                terms[2] = builder.fmul(f1, f1)
+                terms[4] = builder.fmul(f, f1)
+            for j, term in enumerate(terms):
+                if term is not None:
+                    acc = var["acc", j, g]
+                    a = builder.load(acc)
+                    builder.store(builder.select(on, builder.fadd(a, term), a), acc)
+            # a job past its last step stops at 0: no subnormal numbers in idle lanes
+            put("w", builder.select(alive, w, zero))
+            put("v", builder.select(alive, v, zero))
+            put("f1", f)
+
+
+@intrinsic
+def window_sums(typingctx, Q, n, block, optimizer):
+    """Replay NL rate windows side by side and leave their sums in ``Q``.
+
+    Job (lane) j starts from a checkpoint at step t0 of its trajectory: row Q_W = w_t0,
+    Q_V = v_t0, Q_F1 = F_t0 = w_t0 - sigma w_{t0 - 1} (0 if t0 = 0), with its eta, beta,
+    lambda and first-step sign sigma. Replayed step k = 1 .. n is the trajectory's step
+    t0 + k, computed exactly as ``dynamics_burst`` does; its equation (``metrics``:
+    x1 = x_{t-1}, F1 = F_{t-1}, F_t) enters the sums where Q_KMIN <= k <= Q_M, the rows
+    Q_PREV for k <= block and Q_CUR after. n is the largest Q_M. Unused lanes: Q_M = 0.
+    """
+    if not (isinstance(Q, types.Array) and Q.dtype == types.float64 and Q.layout == "C"):
+        return None
+    sig = types.none(Q, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        array, n, block, optimizer = args
+        data = context.make_array(signature.args[0])(context, builder, array).data
+        base = builder.bitcast(data, _VEC.as_pointer())
+
+        def slot(row, g):
+            return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
+
+        var = {}
+        for g in range(GROUPS):
+            for name, row in _Q_IN.items():
+                var[name, g] = cgutils.alloca_once(builder, _VEC)
+                builder.store(builder.load(slot(row, g), align=8), var[name, g])
+            for j in range(5):
+                var["acc", j, g] = cgutils.alloca_once(builder, _VEC)
+        one = ir.Constant(_I64, 1)
+        first = builder.select(builder.icmp_signed("<", n, block), n, block)
+        for code in (GD, HEAVY_BALL, NESTEROV):
+            with builder.if_then(builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))):
+                for k_first, count, row in (
+                    (one, first, Q_PREV),
+                    (builder.add(block, one), builder.sub(n, block), Q_CUR),
+                ):
+                    for g in range(GROUPS):
+                        for j in range(5):
+                            builder.store(_const(0.0), var["acc", j, g])
+                    _emit_replay_loop(builder, code, var, k_first, count)
+                    for g in range(GROUPS):
+                        for j in range(5):
+                            value = builder.load(var["acc", j, g])
+                            builder.store(value, slot(row + j, g), align=8)
         return context.get_dummy_value()
 
     return sig, codegen
