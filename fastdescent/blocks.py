@@ -86,9 +86,10 @@ def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
     """Replay the queued windows (``vector_ir.window_sums``) and fold each coordinate's
     fitted rate into its trajectory's ``rate``: the max over coordinates, NaN ignored.
 
-    jobs[q] = (output row, e <= B ? 1 : 0) of queue lane q; a window that ends in the
-    trajectory's first block has all its equations in ``cur`` (its ``prev`` is empty),
-    while the replay counts steps k <= B as ``prev``: they are swapped back here.
+    jobs[q] = output row of queue lane q. A window that ends in the trajectory's first
+    block has all its equations in ``cur`` and an empty ``prev``, while the replay counts
+    every step k <= B as ``prev``: the fit sees 0 + S instead of S + 0, the same numbers
+    (up to the sign of a zero sum, which no |root| depends on).
     """
     if n_jobs == 0:
         return
@@ -98,7 +99,6 @@ def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
     for q in range(n_jobs, NL):
         Q[Q_M * NL + q] = 0.0
     window_sums(Q, n, block, optimizer)
-    zero = (0.0, 0.0, 0.0, 0.0, 0.0)
     for q in range(n_jobs):
         prv = (
             Q[Q_PREV * NL + q], Q[(Q_PREV + 1) * NL + q], Q[(Q_PREV + 2) * NL + q],
@@ -108,10 +108,8 @@ def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
             Q[Q_CUR * NL + q], Q[(Q_CUR + 1) * NL + q], Q[(Q_CUR + 2) * NL + q],
             Q[(Q_CUR + 3) * NL + q], Q[(Q_CUR + 4) * NL + q],
         )  # fmt: skip
-        if jobs[q, 1] == 1:
-            prv, cur = zero, prv
         r = sums_rate(cur, prv, Q[Q_SIGMA * NL + q], order)
-        jj = jobs[q, 0]
+        jj = jobs[q]
         if not math.isnan(r) and (math.isnan(rate[jj]) or r > rate[jj]):
             rate[jj] = r
 
@@ -145,7 +143,7 @@ def run_tile(
     live = np.zeros((NL, 2), dtype=np.bool_)  # coordinate still accumulating its window
     sigma = np.ones((NL, 2))
     Q = np.zeros(Q_ROWS * NL)  # queued window replays (vector_ir.window_sums)
-    jobs = np.zeros((NL, 2), dtype=np.int64)
+    jobs = np.zeros(NL, dtype=np.int64)  # output row of each queued replay
     n_jobs = 0
     eta_l = np.zeros(NL)
     beta_l = np.zeros(NL)
@@ -275,8 +273,7 @@ def run_tile(
                 Q[Q_F1 * NL + q] = w - sg * S[ck + (4 + i) * NL] if t0 > 0 else 0.0
                 Q[Q_KMIN * NL + q] = float(order) if t0 == 0 else 1.0
                 Q[Q_M * NL + q] = float(e - t0)
-                jobs[q, 0] = jj
-                jobs[q, 1] = 1 if e <= block else 0
+                jobs[q] = jj
                 n_jobs += 1
                 if n_jobs == NL:
                     _flush(Q, jobs, n_jobs, order, optimizer, block, rate)

@@ -123,3 +123,53 @@ def _has_avx512():
             return "avx512f" in f.read()
     except OSError:
         return False
+
+
+@numba.njit
+def _replay(Q, n, block, optimizer):
+    V.window_sums(Q, n, block, optimizer)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "heavy_ball", "nesterov"])
+def test_window_sums_match_the_twin(optimizer):
+    """Each lane replays one coordinate's window from a checkpoint; its prev + cur sums
+    must be the twin's (tests/naive.py: window + block_sums over the recorded history)."""
+    from naive import ORDER, block_sums, window
+
+    rng = np.random.default_rng(11)
+    B, order = 32, ORDER[optimizer]
+    Q = np.zeros(V.Q_ROWS * V.NL)
+
+    def row(q):
+        return Q[q * V.NL : (q + 1) * V.NL]
+
+    expected = []
+    for lane in range(V.NL):
+        lam, eta, beta = rng.uniform(0.5, 3.0), rng.uniform(0.05, 0.6), rng.uniform(0.0, 0.9)
+        e = int(rng.integers(1, 6 * B))  # the window's last step
+        c = (e - 1) // B
+        t0 = (c - 1) * B if c >= 1 else 0
+        hist, w, v = [1.0], [1.0], [0.0]
+        for _ in range(e):
+            update(optimizer, eta, beta, [lam], w, v)
+            hist.append(w[0])
+            if t0 and len(hist) - 1 == t0:
+                ck = (w[0], v[0], hist[-2])
+        if t0 == 0:
+            ck = (1.0, 0.0, 1.0)
+        sigma = 1.0 if hist[1] * hist[0] >= 0.0 else -1.0
+        prev, cur = window(e, order, B)
+        expected.append(
+            [p + q for p, q in zip(block_sums(hist, prev, order, sigma),
+                                   block_sums(hist, cur, order, sigma), strict=True)]
+        )  # fmt: skip
+        for q, value in (
+            (V.Q_ETA, eta), (V.Q_BETA, beta), (V.Q_LAM, lam), (V.Q_SIGMA, sigma),
+            (V.Q_W, ck[0]), (V.Q_V, ck[1]), (V.Q_F1, ck[0] - sigma * ck[2] if t0 else 0.0),
+            (V.Q_KMIN, float(order) if t0 == 0 else 1.0), (V.Q_M, float(e - t0)),
+        ):  # fmt: skip
+            row(q)[lane] = value
+    _replay(Q, int(row(V.Q_M).max()), B, CODES[optimizer])
+    for lane in range(V.NL):
+        got = [row(V.Q_PREV + j)[lane] + row(V.Q_CUR + j)[lane] for j in range(5)]
+        assert got == expected[lane], lane
