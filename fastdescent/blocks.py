@@ -30,10 +30,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._jit import jit
 from .lanes import _decode as decode
-from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, sums_rate
+from .metrics import (
+    CONVERGED,
+    DIVERGED,
+    FLOOR,
+    FLOOR32,
+    MAX_FLOAT,
+    MAX_FLOAT32,
+    MAX_STEPS,
+    sums_rate,
+)
 from .optimizers import GD, HEAVY_BALL
 from .vector_ir import (
     BETA,
@@ -67,6 +78,30 @@ from .vector_ir import (
     dynamics_burst,
     window_sums,
 )
+
+
+def _to(S, x):
+    """x (a float64) rounded to the dtype of the array S, returned as a float64."""
+    return float(np.asarray(x, dtype=S.dtype))
+
+
+@overload(_to, jit_options={"cache": True})
+def _to_jit(S, x):
+    if S.dtype == types.float32:
+        return lambda S, x: np.float64(np.float32(x))
+    return lambda S, x: x
+
+
+def _limits(S):
+    """(FLOOR, largest finite value) for the dtype of the array S."""
+    return (FLOOR32, MAX_FLOAT32) if S.dtype == np.float32 else (FLOOR, MAX_FLOAT)
+
+
+@overload(_limits, jit_options={"cache": True})
+def _limits_jit(S):
+    if S.dtype == types.float32:
+        return lambda S: (FLOOR32, MAX_FLOAT32)
+    return lambda S: (FLOOR, MAX_FLOAT)
 
 
 @jit
@@ -115,56 +150,61 @@ def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
 
 
 @jit
-def _park(S, lane):
+def _park(S, nl, lane):
     """A lane without a trajectory: zeros that never stop."""
     for q in range(NROWS):
-        S[q * NL + lane] = 0.0
-    S[CONV * NL + lane] = -1.0
-    S[DIV * NL + lane] = MAX_FLOAT
-    S[FRZ0 * NL + lane] = -1.0
-    S[(FRZ0 + 1) * NL + lane] = -1.0
+        S[q * nl + lane] = 0.0
+    S[CONV * nl + lane] = -1.0
+    S[DIV * nl + lane] = MAX_FLOAT
+    S[FRZ0 * nl + lane] = -1.0
+    S[(FRZ0 + 1) * nl + lane] = -1.0
 
 
 @jit
 def run_tile(
     lo, tile, n_tiles, shape, lr_values, beta_values, lam_table, lam_max, start, relative_lr,
     optimizer, order, steps, tol, diverge, block,
-    status, n_steps, diverge_step, loss0, final_loss, rate,
+    status, n_steps, diverge_step, loss0, final_loss, rate, proto,
 ):  # fmt: skip
     """Run tile ``tile`` of ``n_tiles``, rows n*tile//n_tiles .. n*(tile+1)//n_tiles - 1 of
     the chunk (d = 2: ``start.shape == (2,)``).
 
-    Arguments as in ``fastdescent.kernels.sweep_quadratic``.
+    Arguments as in ``fastdescent.kernels.sweep_quadratic``; ``proto``: an array of the
+    dtype the dynamics run in (float64 or float32).
     """
     n = status.shape[0]
-    S = np.zeros(NROWS * NL)
-    row = np.full(NL, -1, dtype=np.int64)  # output row of each lane, -1: parked
-    t = np.zeros(NL, dtype=np.int64)  # steps done by the lane's trajectory (a multiple of B)
-    live = np.zeros((NL, 2), dtype=np.bool_)  # coordinate still accumulating its window
-    sigma = np.ones((NL, 2))
+    nl = NL * 8 // proto.itemsize  # lanes: 16 float64 or 32 float32
+    floor, max_float = _limits(proto)
+    S = np.zeros(NROWS * nl, dtype=proto.dtype)
+    row = np.full(nl, -1, dtype=np.int64)  # output row of each lane, -1: parked
+    t = np.zeros(nl, dtype=np.int64)  # steps done by the lane's trajectory (a multiple of B)
+    live = np.zeros((nl, 2), dtype=np.bool_)  # coordinate still accumulating its window
+    sigma = np.ones((nl, 2))
     Q = np.zeros(Q_ROWS * NL)  # queued window replays (vector_ir.window_sums)
     jobs = np.zeros(NL, dtype=np.int64)  # output row of each queued replay
     n_jobs = 0
-    eta_l = np.zeros(NL)
-    beta_l = np.zeros(NL)
-    lam_l = np.zeros((NL, 2))
+    eta_l = np.zeros(nl)  # eta, beta, lambda as the dynamics use them (rounded to S's dtype)
+    beta_l = np.zeros(nl)
+    lam_l = np.zeros((nl, 2))
     r_last = steps - ((steps - 1) // block) * block  # steps in a trajectory's last burst
     # a contiguous run of rows: lanes write their outputs close together in memory
     j = (n * tile) // n_tiles
     j_end = (n * (tile + 1)) // n_tiles
-    for lane in range(NL):
-        _park(S, lane)
+    for lane in range(nl):
+        _park(S, nl, lane)
     while True:
-        for lane in range(NL):
+        for lane in range(nl):
             while row[lane] < 0 and j < j_end:
                 i_lr, i_beta, i_kappa, _ = decode(lo + j, shape)
                 lr = lr_values[i_lr]
-                eta = lr / lam_max[i_kappa] if relative_lr else lr
+                # every input as the dynamics see it: rounded to S's dtype
+                eta = _to(S, lr / lam_max[i_kappa] if relative_lr else lr)
+                beta = _to(S, beta_values[i_beta])
                 s = 0.0
                 for i in range(2):
-                    x = start[i]
-                    s = s + lam_table[i_kappa, i] * (x * x)
-                l0 = 0.5 * s
+                    x = _to(S, start[i])
+                    s = _to(S, s + _to(S, _to(S, lam_table[i_kappa, i]) * _to(S, x * x)))
+                l0 = _to(S, 0.5 * s)
                 g0 = l0 - 0.0
                 if not math.isfinite(g0):
                     status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
@@ -175,23 +215,23 @@ def run_tile(
                 else:
                     loss0[j] = l0
                     rate[j] = math.nan  # until the coordinates' window replays come back
-                    beta = beta_values[i_beta]
                     eta_l[lane], beta_l[lane] = eta, beta
-                    S[ETA * NL + lane] = eta
-                    S[BETA * NL + lane] = beta
-                    S[CONV * NL + lane] = tol * g0
-                    S[DIV * NL + lane] = min(diverge * g0, MAX_FLOAT)
-                    S[STOPK * NL + lane] = 0.0
+                    S[ETA * nl + lane] = eta
+                    S[BETA * nl + lane] = beta
+                    S[CONV * nl + lane] = tol * g0
+                    S[DIV * nl + lane] = min(diverge * g0, max_float)
+                    S[STOPK * nl + lane] = 0.0
                     for i in range(2):
-                        x = start[i]
-                        lam = lam_table[i_kappa, i]
+                        x = _to(S, start[i])
+                        lam = _to(S, lam_table[i_kappa, i])
                         lam_l[lane, i] = lam
-                        S[(LAM0 + i) * NL + lane] = lam
-                        S[(W0 + i) * NL + lane] = x
-                        S[(V0 + i) * NL + lane] = 0.0
-                        S[(WP0 + i) * NL + lane] = x
-                        live[lane, i] = not (x * x <= FLOOR)
-                        S[(FRZ0 + i) * NL + lane] = 0.0 if live[lane, i] else -1.0
+                        S[(LAM0 + i) * nl + lane] = lam
+                        S[(W0 + i) * nl + lane] = x
+                        S[(V0 + i) * nl + lane] = 0.0
+                        S[(WP0 + i) * nl + lane] = x
+                        live[lane, i] = not (_to(S, x * x) <= floor)
+                        S[(FRZ0 + i) * nl + lane] = 0.0 if live[lane, i] else -1.0
+                        # sigma from the first step in float64, as the window replay runs
                         x1, _ = _step(optimizer, eta, beta, lam, x, 0.0)
                         sigma[lane, i] = 1.0 if x1 * x >= 0.0 else -1.0
                     row[lane] = j
@@ -199,7 +239,7 @@ def run_tile(
                 j += 1
         active = False
         all_last = True
-        for lane in range(NL):
+        for lane in range(nl):
             if row[lane] >= 0:
                 active = True
                 all_last = all_last and t[lane] + block >= steps
@@ -207,15 +247,15 @@ def run_tile(
             _flush(Q, jobs, n_jobs, order, optimizer, block, rate)
             return
         dynamics_burst(S, r_last if all_last else block, r_last, optimizer)
-        for lane in range(NL):
+        for lane in range(nl):
             jj = row[lane]
             if jj < 0:
                 continue
             tl = t[lane]
             last = tl + block >= steps
-            kstop = int(S[STOPK * NL + lane])
+            kstop = int(S[STOPK * nl + lane])
             if kstop == 0 and not last:
-                if S[FRZ0 * NL + lane] <= 0.0 and S[(FRZ0 + 1) * NL + lane] <= 0.0:
+                if S[FRZ0 * nl + lane] <= 0.0 and S[(FRZ0 + 1) * nl + lane] <= 0.0:
                     t[lane] = tl + block  # the common case: nothing happened
                     continue
             stopped = True
@@ -223,15 +263,15 @@ def run_tile(
             if last and (kstop == 0 or kstop > r_last):
                 tt = steps
                 status[jj], n_steps[jj], diverge_step[jj] = MAX_STEPS, tt, -1
-                final_loss[jj] = S[LOSSR * NL + lane]
+                final_loss[jj] = S[LOSSR * nl + lane]
             elif kstop > 0:
                 tt = tl + kstop
-                loss = S[STOPLOSS * NL + lane]
+                loss = S[STOPLOSS * nl + lane]
                 if not math.isfinite(loss):
                     finite = False
                     status[jj], n_steps[jj], diverge_step[jj] = DIVERGED, tt, tt
                     final_loss[jj] = math.inf
-                elif loss > S[DIV * NL + lane]:
+                elif loss > S[DIV * nl + lane]:
                     status[jj], n_steps[jj], diverge_step[jj] = DIVERGED, tt, tt
                     final_loss[jj] = loss
                 else:
@@ -243,12 +283,12 @@ def run_tile(
             # the last step whose equation enters a window: not one whose loss overflowed
             end = tt if finite else tt - 1
             # the checkpoint at the start of the previous block (of this one at t = 0)
-            ck = (CK_PREV if tl > 0 else CK_CUR) * NL + lane
+            ck = (CK_PREV if tl > 0 else CK_CUR) * nl + lane
             t0 = tl - block if tl > 0 else 0
             for i in range(2):
                 if not live[lane, i]:
                     continue
-                kf = int(S[(FRZ0 + i) * NL + lane])
+                kf = int(S[(FRZ0 + i) * nl + lane])
                 e = -1
                 if kf > 0 and tl + kf <= end:
                     e = tl + kf  # reached the floor: its window ends here
@@ -257,7 +297,7 @@ def run_tile(
                 if e < 0:
                     continue
                 live[lane, i] = False
-                S[(FRZ0 + i) * NL + lane] = -1.0
+                S[(FRZ0 + i) * nl + lane] = -1.0
                 if e < order or e < 1:
                     continue  # no equation: this coordinate has no rate
                 # queue the replay of steps t0 + 1 .. e from the checkpoint at t0
@@ -267,10 +307,10 @@ def run_tile(
                 Q[Q_BETA * NL + q] = beta_l[lane]
                 Q[Q_LAM * NL + q] = lam_l[lane, i]
                 Q[Q_SIGMA * NL + q] = sg
-                w = S[ck + i * NL]
+                w = S[ck + i * nl]
                 Q[Q_W * NL + q] = w
-                Q[Q_V * NL + q] = S[ck + (2 + i) * NL]
-                Q[Q_F1 * NL + q] = w - sg * S[ck + (4 + i) * NL] if t0 > 0 else 0.0
+                Q[Q_V * NL + q] = S[ck + (2 + i) * nl]
+                Q[Q_F1 * NL + q] = w - sg * S[ck + (4 + i) * nl] if t0 > 0 else 0.0
                 Q[Q_KMIN * NL + q] = float(order) if t0 == 0 else 1.0
                 Q[Q_M * NL + q] = float(e - t0)
                 jobs[q] = jj
@@ -280,6 +320,6 @@ def run_tile(
                     n_jobs = 0
             if stopped:
                 row[lane] = -1
-                _park(S, lane)
+                _park(S, nl, lane)
             else:
                 t[lane] = tt

@@ -86,6 +86,7 @@ class Engine:
             "rate": np.empty(n),
         }
         stop = self.spec.stop
+        extra = (np.zeros(1, self.spec.dtype),) if self.d <= 2 else ()
         self._kernel(
             np.int64(lo),
             self.shape,
@@ -107,6 +108,7 @@ class Engine:
             out["loss0"],
             out["final_loss"],
             out["rate"],
+            *extra,
         )
         return out
 

@@ -78,10 +78,13 @@ def sweep_quadratic_2d(
     loss0,
     final_loss,
     rate,
+    proto,
 ):
-    """``sweep_quadratic`` for d <= 2 (same arguments; lam_table (n_kappa, 2), start (2,))."""
+    """``sweep_quadratic`` for d <= 2 (same arguments; lam_table (n_kappa, 2), start (2,)),
+    plus ``proto``: an array whose dtype (float64 or float32) the dynamics run in."""
     n = status.shape[0]
-    n_tiles = max(1, min(MAX_TILES, n // (8 * NL)))
+    nl = NL * 8 // proto.itemsize  # lanes per tile
+    n_tiles = max(1, min(MAX_TILES, n // (8 * nl)))
     for k in prange(n_tiles):
         blocks.run_tile(
             np.int64(lo),
@@ -106,6 +109,7 @@ def sweep_quadratic_2d(
             loss0,
             final_loss,
             rate,
+            proto,
         )
 
 

@@ -42,17 +42,24 @@ rows W0 .. WP1 and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are ro
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .metrics import FLOOR
+from .metrics import FLOOR, FLOOR32
 from .optimizers import GD, HEAVY_BALL, NESTEROV
 
-VW = 8  # lanes per vector: 8 float64 = one 512-bit register
+VW = 8  # float64 lanes per vector: 8 float64 = one 512-bit register (16 for float32)
 GROUPS = 2  # independent vectors per step: two dependency chains hide the latency
-NL = VW * GROUPS  # lanes per burst
+NL = VW * GROUPS  # float64 lanes per burst (float32: 2 * NL, see ``lanes_for``)
+
+
+def lanes_for(dtype) -> int:
+    """Lanes per burst for a state array of this dtype: 16 float64 or 32 float32."""
+    return NL * 8 // np.dtype(dtype).itemsize
+
 
 # rows of S
 ETA, BETA, CONV, DIV, LAM0, LAM1, W0, W1, V0, V1, WP0, WP1 = range(12)
@@ -62,19 +69,35 @@ CK_CUR = 17  # w0, w1, v0, v1, wp0, wp1 at the start of this burst
 CK_PREV = 23  # the same at the start of the previous burst
 NROWS = 29
 
-_VEC = ir.VectorType(ir.DoubleType(), VW)
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
 
 
-def _splat(builder, x):
-    """A scalar double broadcast to every lane."""
-    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), x, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, VW), [0] * VW))
+class _Vec:
+    """The vector type of one group of lanes, for float64 or float32 state."""
+
+    def __init__(self, numba_dtype):
+        single = numba_dtype == types.float32
+        self.el = ir.FloatType() if single else ir.DoubleType()
+        self.width = 2 * VW if single else VW
+        self.ty = ir.VectorType(self.el, self.width)
+        self.floor = FLOOR32 if single else FLOOR
+
+    def const(self, x):
+        return ir.Constant(self.ty, [float(x)] * self.width)
+
+    def splat(self, builder, x):
+        """A scalar broadcast to every lane."""
+        v = builder.insert_element(ir.Constant(self.ty, ir.Undefined), x, ir.Constant(_I32, 0))
+        mask = ir.Constant(ir.VectorType(_I32, self.width), [0] * self.width)
+        return builder.shuffle_vector(v, v, mask)
+
+    def index(self, builder, k):
+        """The int64 step index k as a vector of floats."""
+        return self.splat(builder, builder.sitofp(k, self.el))
 
 
-def _const(x):
-    return ir.Constant(_VEC, [float(x)] * VW)
+_F64 = _Vec(types.float64)
 
 
 def _emit_step(builder, optimizer, eta, beta, lam, w, v):
@@ -89,12 +112,12 @@ def _emit_step(builder, optimizer, eta, beta, lam, w, v):
     return builder.fadd(w, v), v
 
 
-def _emit_loop(builder, optimizer, var, n, r):
+def _emit_loop(builder, vt, optimizer, var, n, r):
     """The step loop for one optimizer; ``var[name, g]`` are the allocas of the state."""
-    half, floor, zero = _const(0.5), _const(FLOOR), _const(0.0)
+    half, floor, zero = vt.const(0.5), vt.const(vt.floor), vt.const(0.0)
     with cgutils.for_range(builder, n) as loop:
         k_int = builder.add(loop.index, ir.Constant(_I64, 1))
-        k = _splat(builder, builder.sitofp(k_int, ir.DoubleType()))
+        k = vt.index(builder, k_int)
         losses = []
         for g in range(GROUPS):
 
@@ -153,14 +176,17 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
 
     ``S``: float64 C-contiguous array of NROWS * NL; ``n``, ``r``, ``optimizer``: int64.
     """
-    if not (isinstance(S, types.Array) and S.dtype == types.float64 and S.layout == "C"):
+    if not (
+        isinstance(S, types.Array) and S.dtype in (types.float64, types.float32) and S.layout == "C"
+    ):
         return None
     sig = types.none(S, types.int64, types.int64, types.int64)
+    vt = _Vec(S.dtype)
 
     def codegen(context, builder, signature, args):
         array, n, r, optimizer = args
         data = context.make_array(signature.args[0])(context, builder, array).data
-        base = builder.bitcast(data, _VEC.as_pointer())
+        base = builder.bitcast(data, vt.ty.as_pointer())
 
         def slot(row, g):
             return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
@@ -173,15 +199,15 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
         var = {}
         for name in {**_IN, **_OUT}:
             for g in range(GROUPS):
-                var[name, g] = cgutils.alloca_once(builder, _VEC)
+                var[name, g] = cgutils.alloca_once(builder, vt.ty)
                 if name in _IN:
                     builder.store(builder.load(slot(_IN[name], g), align=8), var[name, g])
                 else:
-                    builder.store(_const(0.0), var[name, g])
+                    builder.store(vt.const(0.0), var[name, g])
         for code in (GD, HEAVY_BALL, NESTEROV):
             is_code = builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))
             with builder.if_then(is_code):
-                _emit_loop(builder, code, var, n, r)
+                _emit_loop(builder, vt, code, var, n, r)
         for name, row in _OUT.items():
             for g in range(GROUPS):
                 builder.store(builder.load(var[name, g]), slot(row, g), align=8)
@@ -210,10 +236,10 @@ def _emit_replay_loop(builder, optimizer, var, k_first, count):
     """Steps k = k_first .. k_first + count - 1 of every job, adding each step's equation
     to the sums ``var["acc", j, g]`` where kmin <= k <= m (a select: other lanes keep
     their sums bit for bit)."""
-    zero = _const(0.0)
+    zero = _F64.const(0.0)
     with cgutils.for_range(builder, count) as loop:
         k = builder.add(loop.index, k_first)
-        kv = _splat(builder, builder.sitofp(k, ir.DoubleType()))
+        kv = _F64.index(builder, k)
         for g in range(GROUPS):
 
             def get(name, g=g):
@@ -261,7 +287,7 @@ def window_sums(typingctx, Q, n, block, optimizer):
     def codegen(context, builder, signature, args):
         array, n, block, optimizer = args
         data = context.make_array(signature.args[0])(context, builder, array).data
-        base = builder.bitcast(data, _VEC.as_pointer())
+        base = builder.bitcast(data, _F64.ty.as_pointer())
 
         def slot(row, g):
             return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
@@ -269,10 +295,10 @@ def window_sums(typingctx, Q, n, block, optimizer):
         var = {}
         for g in range(GROUPS):
             for name, row in _Q_IN.items():
-                var[name, g] = cgutils.alloca_once(builder, _VEC)
+                var[name, g] = cgutils.alloca_once(builder, _F64.ty)
                 builder.store(builder.load(slot(row, g), align=8), var[name, g])
             for j in range(5):
-                var["acc", j, g] = cgutils.alloca_once(builder, _VEC)
+                var["acc", j, g] = cgutils.alloca_once(builder, _F64.ty)
         one = ir.Constant(_I64, 1)
         first = builder.select(builder.icmp_signed("<", n, block), n, block)
         for code in (GD, HEAVY_BALL, NESTEROV):
@@ -283,7 +309,7 @@ def window_sums(typingctx, Q, n, block, optimizer):
                 ):
                     for g in range(GROUPS):
                         for j in range(5):
-                            builder.store(_const(0.0), var["acc", j, g])
+                            builder.store(_F64.const(0.0), var["acc", j, g])
                     _emit_replay_loop(builder, code, var, k_first, count)
                     for g in range(GROUPS):
                         for j in range(5):

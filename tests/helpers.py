@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def quadratic_spec(optimizer="heavy_ball", steps=300, dim=2, axes=None, **params):
+def quadratic_spec(optimizer="heavy_ball", steps=300, dim=2, axes=None, dtype="float64", **params):
     """A small quadratic sweep spec (dict) for tests."""
     axes = axes or {"lr": {"values": [0.1, 0.5, 1.0, 1.9]}}
     spec = {
@@ -16,6 +16,8 @@ def quadratic_spec(optimizer="heavy_ball", steps=300, dim=2, axes=None, **params
         "problem_params": {"dim": dim, **params},
         "axes": axes,
     }
+    if dtype != "float64":
+        spec["dtype"] = dtype
     if "lambdas" in params:
         spec["problem_params"].pop("dim")
     return spec

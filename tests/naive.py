@@ -1,8 +1,8 @@
 """The slow twin: a textbook reference for fastdescent's quadratic kernels.
 
 This module re-implements, one trajectory at a time and in plain Python floats
-(``math`` module, lists, no NumPy), the exact semantics of a fastdescent run on the
-separable quadratic
+(``math`` module, lists; NumPy only for float32 scalars), the exact semantics of a
+fastdescent run on the separable quadratic
 
     f(w) = 0.5 * sum_i lam_i * w_i**2,        w* = 0,  loss_min = 0,
 
@@ -34,7 +34,11 @@ import math
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 FLOOR = 1e-280  # a coordinate whose e_t**2 <= FLOOR stops accumulating ("frozen")
+FLOOR32 = 2.0**-100  # the same for dtype = "float32" (e_t**2 computed in float32)
+MAX_FLOAT32 = 3.4028234663852886e38  # div_thr cap for float32
 DET_RTOL = 1e-10  # order-2 fit only if det > DET_RTOL * ff (sums divided by xx first)
 LOSS_MIN = 0.0
 MAX_FLOAT = sys.float_info.max  # div_thr = min(diverge * gap0, MAX_FLOAT)
@@ -85,26 +89,26 @@ def update(optimizer: str, eta: float, beta: float, lam, w: list, v: list) -> No
 # ---------------------------------------------------------------------------------
 
 
-def freeze_step(e: Sequence[float], last: int) -> int | None:
+def freeze_step(e: Sequence[float], last: int, floor: float = FLOOR) -> int | None:
     """First t in 0..last with e_t * e_t <= FLOOR, or None.
 
     The streaming rule checks e_t**2 <= FLOOR at the end of every accumulated step of
     a not-yet-frozen coordinate, so the first such t is where it froze.
     """
     for t in range(last + 1):
-        if e[t] * e[t] <= FLOOR:
+        if e[t] * e[t] <= floor:
             return t
     return None
 
 
-def last_step(e: Sequence[float], last: int) -> int:
+def last_step(e: Sequence[float], last: int, floor: float = FLOOR) -> int:
     """t_last: the last step whose equation this coordinate accumulated.
 
     That is the freeze step (the equation of the freeze step itself is still
     accumulated, the check comes after it), or else the last accumulated step of the
     run.  ``last`` may be -1 (nothing was accumulated at all).
     """
-    tf = freeze_step(e, last) if last >= 0 else None
+    tf = freeze_step(e, last, floor) if last >= 0 else None
     return last if tf is None else tf
 
 
@@ -253,12 +257,64 @@ def estimate_rate(history: Sequence[Sequence[float]], last: int, order: int, B: 
     return combine_rates(rs)
 
 
+def estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B) -> float:
+    """The rate of a float32 run: each coordinate's window, replayed in float64.
+
+    The window (t_last from the float32 history with FLOOR32, then prev and cur as in
+    :func:`window`) is recomputed in float64 from the float32 state at its start t0
+    (t0 = the start of the block before t_last's block, or 0): w_t0, v_t0 and w_{t0-1},
+    exactly converted, stepped with :func:`update` in float64. sigma comes from the
+    first step in float64. The sums and the fit are those of the float64 estimator.
+    """
+    if last < 0:
+        return math.nan
+    order = ORDER[optimizer]
+    eta, beta = float(eta), float(beta)
+    rs = []
+    for i in range(len(history[0])):
+        e32 = [history[t][i] for t in range(last + 1)]
+        t_last = last_step(e32, last, np.float32(FLOOR32))
+        if t_last < order or t_last < 1:
+            rs.append(math.nan)
+            continue
+        x0 = float(e32[0])
+        w1, v1 = [x0], [0.0]
+        update(optimizer, eta, beta, [float(lam[i])], w1, v1)
+        sigma = 1.0 if w1[0] * x0 >= 0.0 else -1.0
+        c = (t_last - 1) // B
+        t0 = (c - 1) * B if c >= 1 else 0
+        e = {t0: float(e32[t0])}
+        if t0 > 0:
+            e[t0 - 1] = float(e32[t0 - 1])
+        w, v = [float(e32[t0])], [float(vs[t0][i])]
+        for t in range(t0 + 1, t_last + 1):
+            update(optimizer, eta, beta, [float(lam[i])], w, v)
+            e[t] = w[0]
+        prev_steps, cur_steps = window(t_last, order, B)
+        prev = block_sums(e, prev_steps, order, sigma)
+        cur = block_sums(e, cur_steps, order, sigma)
+        rs.append(fit_rate([prev[j] + cur[j] for j in range(5)], sigma, order))
+    return combine_rates(rs)
+
+
 # ---------------------------------------------------------------------------------
 # One trajectory
 # ---------------------------------------------------------------------------------
 
 
-def simulate_detail(
+def simulate_detail(*args, **kwargs) -> dict:
+    """Like :func:`simulate`, plus the recorded history for white-box tests.
+
+    Extra keys: ``history`` (list over t = 0..last of the error vector e_t = w_t - w*),
+    ``last`` (last accumulated step, -1 if none), ``order``, ``B``, and per coordinate
+    ``t_last`` (last accumulated equation) and ``sigma`` (the first-step sign).
+    float32 overflow and underflow are part of the semantics: NumPy is not to warn.
+    """
+    with np.errstate(all="ignore"):
+        return _simulate_detail(*args, **kwargs)
+
+
+def _simulate_detail(
     optimizer: str,
     eta: float,
     beta: float,
@@ -267,6 +323,7 @@ def simulate_detail(
     steps: int,
     tol: float = 1e-20,
     diverge: float = 1e10,
+    dtype: str = "float64",
 ) -> dict:
     """Like :func:`simulate`, plus the recorded history for white-box tests.
 
@@ -278,10 +335,18 @@ def simulate_detail(
         raise ValueError(f"unknown optimizer {optimizer!r}")
     order = ORDER[optimizer]
     B = block_length(steps)
-    lam = [float(x) for x in lam]
-    w = [float(x) for x in start]
-    v = [0.0] * len(w)
-    w_star = [0.0] * len(w)
+    # dtype = "float32": every input rounded to float32 and every operation of the run in
+    # float32 (NumPy scalars); the rate window is then replayed in float64 (see
+    # estimate_rate_replayed). The stop thresholds are computed in float64 and rounded.
+    F = np.float32 if dtype == "float32" else float
+    floor = F(FLOOR32) if dtype == "float32" else FLOOR
+    max_float = MAX_FLOAT32 if dtype == "float32" else MAX_FLOAT
+    eta, beta = F(eta), F(beta)
+    lam = [F(x) for x in lam]
+    w = [F(x) for x in start]
+    v = [F(0.0)] * len(w)
+    vs = [list(v)]  # velocities, for the float64 replay of float32 runs
+    w_star = [F(0.0)] * len(w)
 
     def error(w):
         return [w[i] - w_star[i] for i in range(len(w))]
@@ -299,8 +364,8 @@ def simulate_detail(
         if gap0 <= tol * gap0:
             status, n_steps = "converged", 0
         else:
-            conv_thr = tol * gap0
-            div_thr = min(diverge * gap0, MAX_FLOAT)
+            conv_thr = F(tol * float(gap0))
+            div_thr = F(min(diverge * float(gap0), max_float))
             for t in range(1, steps + 1):
                 update(optimizer, eta, beta, lam, w, v)
                 L = loss(lam, w)
@@ -310,6 +375,7 @@ def simulate_detail(
                     status, n_steps, diverge_step, final_loss = "diverged", t, t, math.inf
                     break
                 history.append(error(w))  # accumulation for step t
+                vs.append(list(v))
                 if gap > div_thr:
                     status, n_steps, diverge_step, final_loss = "diverged", t, t, L
                     break
@@ -321,14 +387,18 @@ def simulate_detail(
                 # exactly there, velocity included, before the next step
                 for i in range(len(w)):
                     e_i = w[i] - w_star[i]
-                    if e_i * e_i <= FLOOR:
+                    if e_i * e_i <= floor:
                         w[i] = w_star[i]
-                        v[i] = 0.0
+                        v[i] = F(0.0)
 
     last = len(history) - 1
-    rate = estimate_rate(history, last, order, B)  # NaN when nothing was accumulated
+    if dtype == "float32":
+        rate = estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B)
+        loss0, final_loss = float(loss0), float(final_loss)
+    else:
+        rate = estimate_rate(history, last, order, B)  # NaN when nothing was accumulated
     columns = [[h[i] for h in history] for i in range(len(w))]
-    t_last = [last_step(e, last) for e in columns]  # -1 when nothing was accumulated
+    t_last = [last_step(e, last, floor) for e in columns]  # -1 when nothing accumulated
     sigma = [first_step_sign(e, t) for e, t in zip(columns, t_last, strict=True)]
     return {
         "status": status,
@@ -355,10 +425,11 @@ def simulate(
     steps: int,
     tol: float = 1e-20,
     diverge: float = 1e10,
+    dtype: str = "float64",
 ) -> dict:
     """Run one trajectory; returns status, steps, diverge_step, loss0, final_loss, rate.
 
     status is "converged" | "diverged" | "max_steps"; diverge_step is -1 unless diverged.
     """
-    out = simulate_detail(optimizer, eta, beta, lam, start, steps, tol, diverge)
+    out = simulate_detail(optimizer, eta, beta, lam, start, steps, tol, diverge, dtype)
     return {k: out[k] for k in ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")}

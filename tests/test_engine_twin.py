@@ -34,6 +34,7 @@ def _compare(df, spec, rows):
             spec["steps"],
             stop.get("tol", 1e-20),
             stop.get("diverge", 1e10),
+            spec.get("dtype", "float64"),
         )
         where = f"traj {row['traj']}: {dict(row)}\nref {ref}"
         assert row["status"] == ref["status"], where
@@ -99,9 +100,10 @@ def test_degenerate_starts_match_twin():
     assert df["rate"].notna().all()
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("steps", [1, 2, 31, 32, 33, 64, 97])
-def test_block_boundaries_match_twin(optimizer, steps):
+def test_block_boundaries_match_twin(optimizer, steps, dtype):
     """d = 2 runs in bursts of one rate block (fastdescent.blocks): trajectories that stop
     on every side of a block boundary, and at steps that are and are not multiples of B."""
     axes = {"lr": {"start": 0.02, "stop": 4.2, "num": 23, "relative_to": "lambda_max"}}
@@ -110,14 +112,16 @@ def test_block_boundaries_match_twin(optimizer, steps):
     axes["kappa"] = {"values": [1.0, 3.0, 40.0]}
     spec = quadratic_spec(optimizer, steps=steps, axes=axes, start=[0.7, -1.3])
     spec["stop"] = {"tol": 1e-8, "diverge": 1e4}
+    spec["dtype"] = dtype
     df = fastdescent.run(spec)
     if steps >= 31:
         assert set(df["status"]) == {"converged", "diverged", "max_steps"}
     _compare(df, spec, slice(None))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_underflow_and_overflow_match_twin(optimizer):
+def test_underflow_and_overflow_match_twin(optimizer, dtype):
     """d = 2: a coordinate that reaches the underflow floor (its rate window freezes while
     the other runs on), and runs whose loss overflows to inf (the last step enters no
     window)."""
@@ -125,11 +129,12 @@ def test_underflow_and_overflow_match_twin(optimizer):
     if optimizer != "gd":
         axes["beta"] = {"values": [0.0, 0.2, 0.6]}
     axes["kappa"] = {"values": [2.0, 50.0]}
-    spec = quadratic_spec(optimizer, steps=3000, axes=axes, start=[1.0, 1e-100])
+    tiny, huge = (1e-100, 1e150) if dtype == "float64" else (1e-12, 1e18)
+    spec = quadratic_spec(optimizer, steps=3000, axes=axes, start=[1.0, tiny], dtype=dtype)
     spec["stop"] = {"tol": 0.0, "diverge": 1e300}  # to underflow, or to overflow
     df = fastdescent.run(spec)
     _compare(df, spec, slice(None))
-    big = quadratic_spec(optimizer, steps=500, axes=axes, start=[1e150, -3e150])
+    big = quadratic_spec(optimizer, steps=500, axes=axes, start=[huge, -3 * huge], dtype=dtype)
     big["stop"] = {"tol": 1e-300, "diverge": 1e300}
     df = fastdescent.run(big)
     assert (df["final_loss"] == math.inf).any()
