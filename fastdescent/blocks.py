@@ -307,10 +307,15 @@ def run_tile(
                 Q[Q_BETA * NL + q] = beta_l[lane]
                 Q[Q_LAM * NL + q] = lam_l[lane, i]
                 Q[Q_SIGMA * NL + q] = sg
-                w = S[ck + i * nl]
+                w = np.float64(S[ck + i * nl])  # (float32 arithmetic would round)
+                v = np.float64(S[ck + (2 + i) * nl])
+                # x_{t0-1}: the run's own (float64), or for float32 the point w - v that
+                # the float64 replay through (w, v) came from, so that its first equation
+                # is as exact as the others
+                wp = np.float64(S[ck + (4 + i) * nl]) if proto.itemsize == 8 else w - v
                 Q[Q_W * NL + q] = w
-                Q[Q_V * NL + q] = S[ck + (2 + i) * nl]
-                Q[Q_F1 * NL + q] = w - sg * S[ck + (4 + i) * nl] if t0 > 0 else 0.0
+                Q[Q_V * NL + q] = v
+                Q[Q_F1 * NL + q] = w - sg * wp if t0 > 0 else 0.0
                 Q[Q_KMIN * NL + q] = float(order) if t0 == 0 else 1.0
                 Q[Q_M * NL + q] = float(e - t0)
                 jobs[q] = jj

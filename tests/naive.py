@@ -262,8 +262,10 @@ def estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B) -> f
 
     The window (t_last from the float32 history with FLOOR32, then prev and cur as in
     :func:`window`) is recomputed in float64 from the float32 state at its start t0
-    (t0 = the start of the block before t_last's block, or 0): w_t0, v_t0 and w_{t0-1},
-    exactly converted, stepped with :func:`update` in float64. sigma comes from the
+    (t0 = the start of the block before t_last's block, or 0): w_t0 and v_t0, exactly
+    converted, stepped with :func:`update` in float64, with x_{t0-1} = w_t0 - v_t0 (the
+    float64 trajectory's own previous point; the float32 w_{t0-1} differs from it by a
+    float32 rounding, which would spoil the first equation when F ~ (1 - rho) x is small). sigma comes from the
     first step in float64. The sums and the fit are those of the float64 estimator.
     """
     if last < 0:
@@ -284,8 +286,8 @@ def estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B) -> f
         c = (t_last - 1) // B
         t0 = (c - 1) * B if c >= 1 else 0
         e = {t0: float(e32[t0])}
-        if t0 > 0:
-            e[t0 - 1] = float(e32[t0 - 1])
+        if t0 > 0:  # the point the float64 replay through (w_t0, v_t0) came from
+            e[t0 - 1] = float(e32[t0]) - float(vs[t0][i])
         w, v = [float(e32[t0])], [float(vs[t0][i])]
         for t in range(t0 + 1, t_last + 1):
             update(optimizer, eta, beta, [float(lam[i])], w, v)
