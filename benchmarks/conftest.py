@@ -47,5 +47,8 @@ def pytest_terminal_summary(terminalreporter, config):
     one = _median(config, "test_w1_kernel_one_thread")
     if kernel and one:
         tr.write_line(f"kernel, 1 thread / 2 threads:            {one / kernel:.2f}x")
+    single = _median(config, "test_w1_kernel_float32")
+    if kernel and single:
+        tr.write_line(f"kernel, float64 / float32:               {kernel / single:.2f}x")
     if python:
         tr.write_line(f"pure-Python loop (extrapolated to W1) / end to end: {python / engine:.0f}x")

@@ -98,6 +98,24 @@ def test_w1_kernel(benchmark, w1, full_size):
 
 
 @pytest.mark.benchmark(group="momentum|w1")
+def test_w1_kernel_float32(benchmark, w1, full_size):
+    """W1 with dtype = "float32" (32 lanes per burst), kernel alone, 2 threads."""
+    spec = w1.to_dict()
+    spec["dtype"] = "float32"
+    engine = Engine(fastdescent.parse_spec(spec))
+    engine.warm_up()
+    with _threads(THREADS):
+        out = benchmark.pedantic(
+            engine.kernel,
+            args=(0, w1.size),
+            rounds=5 if full_size else 1,
+            warmup_rounds=1 if full_size else 0,
+        )
+    steps = int(out["steps"].sum(dtype=np.int64))
+    benchmark.extra_info.update(threads=THREADS, trajectory_steps=steps)
+
+
+@pytest.mark.benchmark(group="momentum|w1")
 def test_w1_kernel_one_thread(benchmark, w1, full_size):
     """The kernel alone on 1 thread: the summary prints the 2-thread speed-up."""
     engine = Engine(w1)

@@ -265,8 +265,9 @@ def estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B) -> f
     (t0 = the start of the block before t_last's block, or 0): w_t0 and v_t0, exactly
     converted, stepped with :func:`update` in float64, with x_{t0-1} = w_t0 - v_t0 (the
     float64 trajectory's own previous point; the float32 w_{t0-1} differs from it by a
-    float32 rounding, which would spoil the first equation when F ~ (1 - rho) x is small). sigma comes from the
-    first step in float64. The sums and the fit are those of the float64 estimator.
+    float32 rounding, which would spoil the first equation when F ~ (1 - rho) x is small).
+    sigma comes from the first step in float64. The sums and the fit are those of the
+    float64 estimator.
     """
     if last < 0:
         return math.nan
