@@ -189,13 +189,14 @@ def run_tile(
     r_last = steps - ((steps - 1) // block) * block  # steps in a trajectory's last burst
     # a contiguous run of rows: lanes write their outputs close together in memory
     j = (n * tile) // n_tiles
+    # grid coordinates of row j, advanced like an odometer (no division per trajectory)
+    i_lr, i_beta, i_kappa, i_seed = decode(lo + j, shape)
     j_end = (n * (tile + 1)) // n_tiles
     for lane in range(nl):
         _park(S, nl, lane)
     while True:
         for lane in range(nl):
             while row[lane] < 0 and j < j_end:
-                i_lr, i_beta, i_kappa, _ = decode(lo + j, shape)
                 lr = lr_values[i_lr]
                 # every input as the dynamics see it: rounded to S's dtype
                 eta = _to(S, lr / lam_max[i_kappa] if relative_lr else lr)
@@ -237,6 +238,16 @@ def run_tile(
                     row[lane] = j
                     t[lane] = 0
                 j += 1
+                i_seed += 1
+                if i_seed == shape[3]:
+                    i_seed = 0
+                    i_kappa += 1
+                    if i_kappa == shape[2]:
+                        i_kappa = 0
+                        i_beta += 1
+                        if i_beta == shape[1]:
+                            i_beta = 0
+                            i_lr += 1
         active = False
         all_last = True
         for lane in range(nl):
