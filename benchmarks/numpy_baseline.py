@@ -22,9 +22,9 @@ Design:
 * one combined exit test per step, ``conv_thr < gap <= div_thr``; a lane that stops
   has its outputs written at once and is parked (w = v = 0, thresholds that always
   pass) until the next compaction, every 16 steps;
-* the estimator's per-coordinate freeze (x_t**2 <= FLOOR) snapshots S = prev + cur
-  when it happens, instead of masking every addition afterwards, and the coordinate is
-  set to the minimum (w = v = 0).
+* the estimator's per-coordinate freeze (x_t**2 <= FLOOR at t = 0, B, 2B, ...)
+  snapshots S = prev + cur when it happens, instead of masking every addition
+  afterwards, and the coordinate is set to the minimum (w = v = 0).
 
 Run ``python benchmarks/numpy_baseline.py`` to time W1.
 """
@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-FLOOR = 1e-280
+FLOOR = 1e-200
 DET_RTOL = 1e-10
 MAX_FLOAT = np.finfo(np.float64).max
 CONVERGED, DIVERGED, MAX_STEPS = 0, 1, 2
@@ -183,7 +183,9 @@ class _Chunk:
         bad = np.flatnonzero(~np.isfinite(loss0))
         self.finish(bad, DIVERGED, 0, np.inf)
         for j in (0, 1):  # freeze at t = 0: the snapshot is all zeros already
-            F[_FTH[j], np.flatnonzero(F[self.sq[j][0]] <= F[_FTH[j]])] = -1.0
+            tiny = np.flatnonzero(F[self.sq[j][0]] <= F[_FTH[j]])
+            F[_FTH[j], tiny] = -1.0
+            F[self.w[j][0], tiny] = 0.0  # and the coordinate is at the minimum
         done = np.flatnonzero(F[GAP] <= F[CONV])
         self.finish(done, CONVERGED, 0, F[GAP, done])
 
@@ -262,7 +264,10 @@ class _Chunk:
                     np.add(rff_, tmp2, out=rff_)  # += F_t F_{t-1}
                 np.multiply(x, f, out=F[xf[0]])  # for step t+1
                 np.multiply(f, f, out=F[ff[0]])
-                # freeze: x_t^2 <= FLOOR (FTH = -1 once frozen or parked)
+                if t % B:
+                    continue
+                # the end of a block: freeze where x_t^2 <= FLOOR (FTH = -1 once frozen
+                # or parked)
                 np.less_equal(F[sq[0]], F[_FTH[j]], out=tmpb)
                 if tmpb.any():
                     idx = np.flatnonzero(tmpb)

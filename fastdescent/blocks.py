@@ -156,8 +156,6 @@ def _park(S, nl, lane):
         S[q * nl + lane] = 0.0
     S[CONV * nl + lane] = -1.0
     S[DIV * nl + lane] = MAX_FLOAT
-    S[FRZ0 * nl + lane] = -1.0
-    S[(FRZ0 + 1) * nl + lane] = -1.0
 
 
 @jit
@@ -231,7 +229,8 @@ def run_tile(
                         S[(V0 + i) * nl + lane] = 0.0
                         S[(WP0 + i) * nl + lane] = x
                         live[lane, i] = not (_to(S, x * x) <= floor)
-                        S[(FRZ0 + i) * nl + lane] = 0.0 if live[lane, i] else -1.0
+                        if not live[lane, i]:  # at the floor at t = 0: at the minimum
+                            S[(W0 + i) * nl + lane] = 0.0
                         # sigma from the first step in float64, as the window replay runs
                         x1, _ = _step(optimizer, eta, beta, lam, x, 0.0)
                         sigma[lane, i] = 1.0 if x1 * x >= 0.0 else -1.0
@@ -266,7 +265,9 @@ def run_tile(
             last = tl + block >= steps
             kstop = int(S[STOPK * nl + lane])
             if kstop == 0 and not last:
-                if S[FRZ0 * nl + lane] <= 0.0 and S[(FRZ0 + 1) * nl + lane] <= 0.0:
+                if (not live[lane, 0] or S[FRZ0 * nl + lane] == 0.0) and (
+                    not live[lane, 1] or S[(FRZ0 + 1) * nl + lane] == 0.0
+                ):
                     t[lane] = tl + block  # the common case: nothing happened
                     continue
             stopped = True
@@ -299,16 +300,13 @@ def run_tile(
             for i in range(2):
                 if not live[lane, i]:
                     continue
-                kf = int(S[(FRZ0 + i) * nl + lane])
-                e = -1
-                if kf > 0 and tl + kf <= end:
-                    e = tl + kf  # reached the floor: its window ends here
-                elif stopped:
+                if stopped:
                     e = end
-                if e < 0:
+                elif S[(FRZ0 + i) * nl + lane] == 1.0:
+                    e = tt  # at the floor at the end of this block: its window ends here
+                else:
                     continue
                 live[lane, i] = False
-                S[(FRZ0 + i) * nl + lane] = -1.0
                 if e < order or e < 1:
                     continue  # no equation: this coordinate has no rate
                 # queue the replay of steps t0 + 1 .. e from the checkpoint at t0

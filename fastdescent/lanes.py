@@ -153,10 +153,12 @@ def _burst(Sl, Sc, d, optimizer, order, bm1, n_max):
                     Sc[cur + 4 * L] = a * keep + (f * f1 if on else 0.0)
                 Sc[c + _P * L + lane] = x
                 Sc[c + _F * L + lane] = f
-                Sc[c + _LIVE * L + lane] = live * (0.0 if on & (x * x <= FLOOR) else 1.0)
-                # at the floor the coordinate is set to the minimum, velocity included
-                # (v * 0.0, not a select, so that the store is not a masked one)
-                keep_x = 0.0 if x * x <= FLOOR else 1.0
+                # at the end of a block (t = B, 2B, ...), a coordinate at the floor stops
+                # accumulating and is set to the minimum, velocity included (x * 0.0, not a
+                # select, so that the store is not a masked one)
+                tiny = (x * x <= FLOOR) & (Sl[_PH * L + lane] == bm1)
+                Sc[c + _LIVE * L + lane] = live * (0.0 if on & tiny else 1.0)
+                keep_x = 0.0 if tiny else 1.0
                 Sc[c + _W * L + lane] = x * keep_x
                 Sc[c + _V * L + lane] = Sc[c + _V * L + lane] * keep_x
         if stop:
@@ -288,6 +290,9 @@ def run_tile(
                         Sc[c + _LAM * L] = lam_table[i_kappa, i]
                         Sc[c + _P * L] = x
                         Sc[c + _SG * L] = 1.0
+                        if x * x <= FLOOR:  # at the floor at t = 0: frozen, at the minimum
+                            Sc[c + _W * L] = 0.0
+                            Sc[c + _P * L] = 0.0
                         Sc[c + _LIVE * L] = 0.0 if x * x <= FLOOR else 1.0
                     Sl[_PH * L + lane] = float(block - 1)
                     row[lane] = j

@@ -84,9 +84,9 @@ ESCAPED = 3
 STATUS_NAMES = ("converged", "diverged", "max_steps", "escaped")
 
 MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64; diverge thresholds are capped here
-FLOOR = 1e-280  # e_t^2 at or below this freezes a coordinate's rate window
+FLOOR = 1e-200  # e_t^2 at or below this at t = 0, B, 2B, ... freezes a coordinate
 MAX_FLOAT32 = 3.4028234663852886e38  # the largest finite float32 (dtype = 'float32')
-FLOOR32 = 2.0**-100  # FLOOR for dtype = 'float32' (~7.9e-31, exact in float32)
+FLOOR32 = 2.0**-80  # FLOOR for dtype = 'float32' (~8.3e-25, exact in float32)
 DET_RTOL = 1e-10  # order-2 fit only when det > DET_RTOL * ff (sums divided by xx)
 N_SUMS = 5  # xx, xf, ff, rxf, rff
 BLOCK = 32  # rate-window block length (see the module docstring)

@@ -20,15 +20,15 @@ recomputed afterwards, for the last two blocks of each trajectory only, from che
     loss = 0.5 * (lam_0 * (w_0 * w_0) + lam_1 * (w_1 * w_1))
 
 and it records, as the step index k = 1..n of this burst (a float), where its row holds
-0.0 (the caller resets a row after reading an event, or sets -1.0: never record):
+0.0 (the caller resets it after reading an event):
 
 - ``stopk``: the first k with ``not (loss <= div)`` (above the divergence threshold,
   inf or NaN) or ``loss <= conv``, and ``stoploss`` the loss at that step. Lanes go on
   stepping after they stop (their later values are not used), so the loop has no exit
   but its end.
-- ``frz_i``: the first k with ``w_i * w_i <= FLOOR`` (the rate window's underflow freeze,
-  ``fastdescent.metrics``). After that step's loss, such a coordinate is set to the
-  minimum, w_i = v_i = 0, where it stays: subnormal numbers never enter the loop.
+- ``frz_i``: 1.0 where, after the last step, ``w_i * w_i <= FLOOR`` (the rate window's
+  underflow freeze, ``fastdescent.metrics``, checked at the end of every block), and
+  such a coordinate is then set to the minimum, w_i = v_i = 0, where it stays.
 - ``lossr``: the loss at step ``r`` (a lane that reaches ``steps`` there stops with it).
 - ``wp_i``: w_i before the last step (for the checkpoint's F = w - sigma * wp).
 
@@ -36,7 +36,7 @@ Before the first step the burst rotates the checkpoints: rows CK_PREV take rows 
 and rows CK_CUR take the state (w, v, wp) the burst starts from.
 
 Layout of ``S`` (float64, C-contiguous, ``NROWS * NL``): row q holds lanes
-``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 and STOPK .. FRZ1 are read;
+``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 and STOPK, STOPLOSS are read;
 rows W0 .. WP1 and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are rotated.
 """
 
@@ -114,7 +114,7 @@ def _emit_step(builder, optimizer, eta, beta, lam, w, v):
 
 def _emit_loop(builder, vt, optimizer, var, n, r):
     """The step loop for one optimizer; ``var[name, g]`` are the allocas of the state."""
-    half, floor, zero = vt.const(0.5), vt.const(vt.floor), vt.const(0.0)
+    half, zero = vt.const(0.5), vt.const(0.0)
     with cgutils.for_range(builder, n) as loop:
         k_int = builder.add(loop.index, ir.Constant(_I64, 1))
         k = vt.index(builder, k_int)
@@ -133,17 +133,11 @@ def _emit_loop(builder, vt, optimizer, var, n, r):
                 w, lam = get(f"w{i}"), get(f"lam{i}")
                 put(f"wp{i}", w)
                 w, v = _emit_step(builder, optimizer, eta, beta, lam, w, get(f"v{i}"))
-                ww = builder.fmul(w, w)
-                term = builder.fmul(lam, ww)
-                s = term if s is None else builder.fadd(s, term)
-                # at the floor: the window freezes, and the coordinate is set to the minimum
-                tiny = builder.fcmp_ordered("<=", ww, floor)
-                put(f"w{i}", builder.select(tiny, zero, w))
+                put(f"w{i}", w)
                 if optimizer != GD:
-                    put(f"v{i}", builder.select(tiny, zero, v))
-                frz = get(f"frz{i}")
-                first = builder.and_(tiny, builder.fcmp_ordered("==", frz, zero))
-                put(f"frz{i}", builder.select(first, k, frz))
+                    put(f"v{i}", v)
+                term = builder.fmul(lam, builder.fmul(w, w))
+                s = term if s is None else builder.fadd(s, term)
             loss = builder.fmul(half, s)
             losses.append(loss)
             stop = builder.or_(
@@ -162,7 +156,7 @@ def _emit_loop(builder, vt, optimizer, var, n, r):
 _IN = {
     "eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "lam0": LAM0, "lam1": LAM1,
     "w0": W0, "w1": W1, "v0": V0, "v1": V1,
-    "stopk": STOPK, "stoploss": STOPLOSS, "frz0": FRZ0, "frz1": FRZ1,
+    "stopk": STOPK, "stoploss": STOPLOSS,
 }  # fmt: skip
 _OUT = {
     "w0": W0, "w1": W1, "v0": V0, "v1": V1, "wp0": WP0, "wp1": WP1,
@@ -208,6 +202,16 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
             is_code = builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))
             with builder.if_then(is_code):
                 _emit_loop(builder, vt, code, var, n, r)
+        # the end of a block: a coordinate at the floor is set to the minimum (frz = 1)
+        zero, one, floor = vt.const(0.0), vt.const(1.0), vt.const(vt.floor)
+        for g in range(GROUPS):
+            for i in (0, 1):
+                w = builder.load(var[f"w{i}", g])
+                tiny = builder.fcmp_ordered("<=", builder.fmul(w, w), floor)
+                builder.store(builder.select(tiny, zero, w), var[f"w{i}", g])
+                v = builder.load(var[f"v{i}", g])
+                builder.store(builder.select(tiny, zero, v), var[f"v{i}", g])
+                builder.store(builder.select(tiny, one, zero), var[f"frz{i}", g])
         for name, row in _OUT.items():
             for g in range(GROUPS):
                 builder.store(builder.load(var[name, g]), slot(row, g), align=8)

@@ -36,8 +36,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FLOOR = 1e-280  # a coordinate whose e_t**2 <= FLOOR stops accumulating ("frozen")
-FLOOR32 = 2.0**-100  # the same for dtype = "float32" (e_t**2 computed in float32)
+FLOOR = 1e-200  # at t = 0, B, 2B, ...: e_t**2 <= FLOOR stops accumulating ("frozen")
+FLOOR32 = 2.0**-80  # the same for dtype = "float32" (e_t**2 computed in float32)
 MAX_FLOAT32 = 3.4028234663852886e38  # div_thr cap for float32
 DET_RTOL = 1e-10  # order-2 fit only if det > DET_RTOL * ff (sums divided by xx first)
 LOSS_MIN = 0.0
@@ -89,26 +89,26 @@ def update(optimizer: str, eta: float, beta: float, lam, w: list, v: list) -> No
 # ---------------------------------------------------------------------------------
 
 
-def freeze_step(e: Sequence[float], last: int, floor: float = FLOOR) -> int | None:
-    """First t in 0..last with e_t * e_t <= FLOOR, or None.
+def freeze_step(e: Sequence[float], last: int, floor: float = FLOOR, B: int = 32) -> int | None:
+    """First t in 0, B, 2B, ... <= last with e_t * e_t <= floor, or None.
 
-    The streaming rule checks e_t**2 <= FLOOR at the end of every accumulated step of
-    a not-yet-frozen coordinate, so the first such t is where it froze.
+    The floor is checked at the start (t = 0) and at the end of every block (t = B, 2B,
+    ...), after that step's equation: the first such t is where the coordinate froze.
     """
-    for t in range(last + 1):
+    for t in range(0, last + 1, B):
         if e[t] * e[t] <= floor:
             return t
     return None
 
 
-def last_step(e: Sequence[float], last: int, floor: float = FLOOR) -> int:
+def last_step(e: Sequence[float], last: int, floor: float = FLOOR, B: int = 32) -> int:
     """t_last: the last step whose equation this coordinate accumulated.
 
     That is the freeze step (the equation of the freeze step itself is still
     accumulated, the check comes after it), or else the last accumulated step of the
     run.  ``last`` may be -1 (nothing was accumulated at all).
     """
-    tf = freeze_step(e, last, floor) if last >= 0 else None
+    tf = freeze_step(e, last, floor, B) if last >= 0 else None
     return last if tf is None else tf
 
 
@@ -178,7 +178,7 @@ def block_sums(e: Sequence[float], steps: range, order: int, sigma: float) -> li
 
 def coordinate_sums(e: Sequence[float], last: int, order: int, B: int) -> tuple[list[float], float]:
     """(S, sigma): S = prev + cur for one coordinate whose run accumulated steps 0..last."""
-    t_last = last_step(e, last)
+    t_last = last_step(e, last, FLOOR, B)
     sigma = first_step_sign(e, t_last)
     prev_steps, cur_steps = window(t_last, order, B)
     prev = block_sums(e, prev_steps, order, sigma)
@@ -276,7 +276,7 @@ def estimate_rate_replayed(optimizer, eta, beta, lam, history, vs, last, B) -> f
     rs = []
     for i in range(len(history[0])):
         e32 = [history[t][i] for t in range(last + 1)]
-        t_last = last_step(e32, last, np.float32(FLOOR32))
+        t_last = last_step(e32, last, np.float32(FLOOR32), B)
         if t_last < order or t_last < 1:
             rs.append(math.nan)
             continue
@@ -354,6 +354,15 @@ def _simulate_detail(
     def error(w):
         return [w[i] - w_star[i] for i in range(len(w))]
 
+    def to_minimum(w, v):
+        """At t = 0, B, 2B, ...: a coordinate within sqrt(FLOOR) of the minimum (e_t^2 <=
+        FLOOR; it froze there) is put exactly there, velocity included."""
+        for i in range(len(w)):
+            e_i = w[i] - w_star[i]
+            if e_i * e_i <= floor:
+                w[i] = w_star[i]
+                v[i] = F(0.0)
+
     loss0 = loss(lam, w)
     gap0 = loss0 - LOSS_MIN
 
@@ -364,6 +373,7 @@ def _simulate_detail(
         status, n_steps, diverge_step, final_loss = "diverged", 0, 0, math.inf
     else:
         history.append(error(w))  # accumulation for t = 0 (only the freeze check)
+        to_minimum(w, v)
         if gap0 <= tol * gap0:
             status, n_steps = "converged", 0
         else:
@@ -386,13 +396,8 @@ def _simulate_detail(
                     status, n_steps, final_loss = "converged", t, L
                     break
                 final_loss = L  # max_steps: the loss after the last step
-                # a coordinate at the minimum to within 1e-140 (e_t^2 <= FLOOR) is put
-                # exactly there, velocity included, before the next step
-                for i in range(len(w)):
-                    e_i = w[i] - w_star[i]
-                    if e_i * e_i <= floor:
-                        w[i] = w_star[i]
-                        v[i] = F(0.0)
+                if t % B == 0:
+                    to_minimum(w, v)
 
     last = len(history) - 1
     if dtype == "float32":
@@ -401,7 +406,7 @@ def _simulate_detail(
     else:
         rate = estimate_rate(history, last, order, B)  # NaN when nothing was accumulated
     columns = [[h[i] for h in history] for i in range(len(w))]
-    t_last = [last_step(e, last, floor) for e in columns]  # -1 when nothing accumulated
+    t_last = [last_step(e, last, floor, B) for e in columns]  # -1: nothing accumulated
     sigma = [first_step_sign(e, t) for e, t in zip(columns, t_last, strict=True)]
     return {
         "status": status,
