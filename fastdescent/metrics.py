@@ -41,18 +41,25 @@ The five window sums per coordinate, with x1 = x_{t-1}, F1 = F_{t-1}:
 
 Window: sums are kept for two blocks of B = 32 steps, ``prev`` and ``cur``; at steps
 t = B+1, 2B+1, ... ``prev`` takes ``cur`` and ``cur`` restarts, and the fit uses
-prev + cur, i.e. the last B..2B steps. A coordinate stops accumulating (its window
-freezes) the first time x_t^2 <= FLOOR, so subnormal numbers never enter a fit and a run
-that would underflow keeps the window it had before. After that step (its loss and its
-equation use x_t), the coordinate is set exactly to the minimum, w = w*, v = 0, where it
-stays: it is 1e-140 from it already, the loss changes by at most lam * 1e-280 (below the
-rounding of any loss above ~1e-264), and no kernel ever computes with subnormal numbers,
-which x86 processes about 100x slower.
+prev + cur, i.e. the last B..2B steps.
 
-Until 2026-11-22 B was max(32, steps // 8). A fixed B = 32 lets the d <= 2 kernel
-recompute the window from checkpoints instead of streaming the sums on every step
-(``fastdescent.blocks``), and the accuracy on the dense grids below is the same (worst
-error 1.3e-4 heavy ball, 1.7e-4 nesterov, 1e-12 gd, 1000 steps). Double roots: where both
+The floor. At t = 0 and at the end of every block (t = B, 2B, ...), a coordinate with
+x_t^2 <= FLOOR = 1e-200 (|x_t| <= 1e-100) stops accumulating: its window freezes with
+the equation of step t as its last, and the coordinate is set exactly to the minimum,
+w = w*, v = 0, where it stays. It is 1e-100 from it already: the loss changes by at most
+lam * 1e-200, below the rounding of any loss above ~1e-184. Checking only at block ends
+keeps the check out of the per-step loop; a coordinate can then fall below 1e-100 for
+up to B steps. It would need a contraction below 3e-7 per step to become subnormal
+(below 2.2e-308; x86 computes subnormal numbers about 100x slower), and below 0.02 for
+its square to (a few steps per trajectory at most); in a fit such late products are
+dwarfed by the window's earlier terms. dtype = "float32" uses FLOOR32 = 2**-80
+(|x| <= 9e-13) the same way.
+
+Until 2026-11-22 B was max(32, steps // 8), and the floor (1e-280) was checked on every
+step. A fixed B = 32 lets the d <= 2 kernel recompute the window from checkpoints instead
+of streaming the sums on every step (``fastdescent.blocks``), and the accuracy on the
+dense grids below is the same (worst error 1.3e-4 heavy ball, 1.7e-4 nesterov, 1e-12 gd,
+1000 steps). Double roots: where both
 roots of a coordinate coincide, x_t = (a + b t) rho^t, and a 32..64-step window ending at
 a late t sees a single mode with the local ratio rho (1 + 1/t): the fit falls back to
 order 1 and the rate is high by about 1/t in log (3.7e-4 at t = 1640, heavy ball at its
