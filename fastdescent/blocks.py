@@ -5,24 +5,29 @@ to two blocks of B steps before a coordinate stops accumulating, but a streaming
 cannot know in advance which blocks those are, so it updates five sums per coordinate on
 every step: more than the dynamics themselves. This kernel splits the work in two:
 
-1. **Dynamics.** NL trajectories advance in lockstep in bursts of exactly B steps
-   (``fastdescent.vector_ir.dynamics_burst``: explicit 512-bit vectors, all state in
-   registers, no sums). A lane's trajectory always starts at a burst boundary, so every
-   lane's step count t is a multiple of B there, and every rate block starts at a burst
-   boundary. After each burst the state of each still-accumulating coordinate
-   is kept as a checkpoint: the states at the start of the previous and the current
-   block.
+1. **Dynamics.** nl trajectories (16 float64 or 32 float32) advance in lockstep in
+   bursts of exactly B steps (``fastdescent.vector_ir.dynamics_burst``: explicit 512-bit
+   vectors, all state in registers, no sums). A lane's trajectory always starts at a
+   burst boundary, so every lane's step count t is a multiple of B there and every rate
+   block starts at a burst boundary. Each burst first keeps the state it starts from as
+   a checkpoint, so that the states at the start of the previous and the current block
+   are at hand. The underflow floor is checked at the burst's end (a block's end).
 2. **Rate replay.** When a coordinate's window ends (the trajectory stops, or the
-   coordinate reaches the underflow floor), ``_window_rate`` recomputes its last one to
-   two blocks from the checkpoint with the same operations, so the sums and the rate are
-   exactly those of the streaming definition. Coordinates of a diagonal quadratic evolve
-   independently, so one coordinate is replayed alone.
+   coordinate reaches the floor), a job is queued: replay its last one to two blocks
+   from the checkpoint. ``vector_ir.window_sums`` runs 16 jobs side by side with the
+   same operations as the dynamics, so the sums and the rate are exactly those of the
+   streaming definition; ``_flush`` fits them and folds each coordinate's rate into its
+   trajectory's (the max). Coordinates of a diagonal quadratic evolve independently, so
+   a coordinate is replayed alone. float32 runs replay in float64 (metrics: dtype).
 
 A lane that stops inside a burst keeps stepping, unused, to the burst's end, and is
 refilled at the next boundary: about B/2 wasted lane-steps per trajectory, 3% of W1.
+Each tile is a contiguous run of rows, so lanes write their outputs close together.
 
-Results are bit-identical to ``tests/naive.py`` (same float64 operations in the same
-order, no FMA contraction), as for the other kernels.
+Results are bit-identical to ``tests/naive.py`` (same operations in the same order, no
+FMA contraction), as for the other kernels. W1 (2 threads, 2026-11-22): 0.25 s, against
+1.77 s for the kernel this replaced, which ran one trajectory at a time with its state
+and streamed sums in registers.
 """
 
 from __future__ import annotations

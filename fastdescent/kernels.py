@@ -14,10 +14,10 @@ Layout of the work:
   all over the grid.
 - Two kernels share this layout and the semantics:
   - ``sweep_quadratic_2d`` (d <= 2, e.g. BENCHMARKS.md's W1) runs ``fastdescent.blocks``:
-    16 trajectories in explicit 512-bit SIMD registers, in bursts of one rate block,
-    with the rate-window sums recomputed from checkpoints for the last blocks only.
-    W1 kernel: 0.6 s, against 1.77 s for the previous kernel, which ran one trajectory
-    at a time with its state and sums in registers (measured 2026-11-22).
+    16 trajectories (32 in float32) in explicit 512-bit SIMD registers, in bursts of one
+    rate block, with the rate-window sums recomputed from checkpoints for the last
+    blocks only. W1 kernel: 0.25 s, against 1.77 s for the previous kernel, which ran
+    one trajectory at a time with its state and sums in registers (2026-11-22).
   - ``sweep_quadratic`` (any d) runs ``fastdescent.lanes``: LANES trajectories side by
     side in lockstep, with SIMD loops over the lanes and rare per-lane events (first
     step, stop and refill) handled in scalar code. For d = 64 (W2) it is 2.4x faster than
