@@ -3,7 +3,8 @@
 # lr x beta x kappa), its check against theory, then its headline figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m fastdescent run scripts/sweeps/momentum.toml --out results/momentum
+# --no-resume: always computed afresh (a second; results of an older version are replaced)
+python -m fastdescent run scripts/sweeps/momentum.toml --out results/momentum --no-resume
 python scripts/check_theory.py results/momentum
 echo
 echo "figures:"

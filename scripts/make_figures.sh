@@ -8,7 +8,7 @@ status=0
 for spec in scripts/sweeps/*.toml; do
     name=$(basename "$spec" .toml)
     dir=results/$name
-    python -m fastdescent run "$spec" --out "$dir" --quiet
+    python -m fastdescent run "$spec" --out "$dir" --quiet --no-resume  # always afresh
     if grep -qE '^(beta|kappa) ' "$spec"; then   # a 2-D map needs a second axis
         python scripts/rate_heatmaps.py "$dir"
     fi
