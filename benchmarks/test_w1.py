@@ -80,53 +80,42 @@ def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
     )
 
 
-@pytest.mark.benchmark(group="momentum|w1")
-def test_w1_kernel(benchmark, w1, full_size):
-    """The kernel alone (no Parquet, no coordinate columns), 2 threads."""
-    engine = Engine(w1)
-    with _threads(THREADS):
+def _bench_kernel(benchmark, spec, full_size, threads, rounds):
+    """Time ``Engine(spec).kernel`` on the whole sweep (compiled beforehand, warm-up round
+    excluded); returns the trajectory-steps it ran and records them in extra_info."""
+    engine = Engine(spec)
+    engine.warm_up()
+    with _threads(threads):
         out = benchmark.pedantic(
             engine.kernel,
-            args=(0, w1.size),
-            rounds=5 if full_size else 1,
+            args=(0, spec.size),
+            rounds=rounds if full_size else 1,
             warmup_rounds=1 if full_size else 0,
         )
     steps = int(out["steps"].sum(dtype=np.int64))
+    benchmark.extra_info.update(threads=threads, trajectory_steps=steps)
+    return steps
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_kernel(benchmark, w1, full_size):
+    """The kernel alone (no Parquet, no coordinate columns), 2 threads."""
+    steps = _bench_kernel(benchmark, w1, full_size, THREADS, rounds=5)
     if full_size:
         assert steps == 508_490_825  # BENCHMARKS.md: about 508 million trajectory-steps
-    benchmark.extra_info.update(threads=THREADS, trajectory_steps=steps)
 
 
 @pytest.mark.benchmark(group="momentum|w1")
 def test_w1_kernel_float32(benchmark, w1, full_size):
     """W1 with dtype = "float32" (32 lanes per burst), kernel alone, 2 threads."""
-    spec = w1.to_dict()
-    spec["dtype"] = "float32"
-    engine = Engine(fastdescent.parse_spec(spec))
-    engine.warm_up()
-    with _threads(THREADS):
-        out = benchmark.pedantic(
-            engine.kernel,
-            args=(0, w1.size),
-            rounds=5 if full_size else 1,
-            warmup_rounds=1 if full_size else 0,
-        )
-    steps = int(out["steps"].sum(dtype=np.int64))
-    benchmark.extra_info.update(threads=THREADS, trajectory_steps=steps)
+    spec = fastdescent.parse_spec(dict(w1.to_dict(), dtype="float32"))
+    _bench_kernel(benchmark, spec, full_size, THREADS, rounds=5)
 
 
 @pytest.mark.benchmark(group="momentum|w1")
 def test_w1_kernel_one_thread(benchmark, w1, full_size):
     """The kernel alone on 1 thread: the summary prints the 2-thread speed-up."""
-    engine = Engine(w1)
-    with _threads(1):
-        benchmark.pedantic(
-            engine.kernel,
-            args=(0, w1.size),
-            rounds=3 if full_size else 1,
-            warmup_rounds=1 if full_size else 0,
-        )
-    benchmark.extra_info.update(threads=1)
+    _bench_kernel(benchmark, w1, full_size, 1, rounds=3)
 
 
 @pytest.mark.benchmark(group="momentum|w1")

@@ -48,6 +48,7 @@ from .metrics import (
     MAX_FLOAT,
     MAX_FLOAT32,
     MAX_STEPS,
+    stopped_at_start,
     sums_rate,
 )
 from .optimizers import GD, HEAVY_BALL
@@ -210,14 +211,10 @@ def run_tile(
                     s = _to(S, s + _to(S, _to(S, lam_table[i_kappa, i]) * _to(S, x * x)))
                 l0 = _to(S, 0.5 * s)
                 g0 = l0 - 0.0
-                if not math.isfinite(g0):
-                    status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
-                    loss0[j], final_loss[j], rate[j] = l0, math.inf, math.nan
-                elif g0 <= tol * g0:
-                    status[j], n_steps[j], diverge_step[j] = CONVERGED, 0, -1
-                    loss0[j], final_loss[j], rate[j] = l0, l0, math.nan
-                else:
-                    loss0[j] = l0
+                stopped = stopped_at_start(
+                    j, l0, tol, status, n_steps, diverge_step, loss0, final_loss, rate
+                )
+                if not stopped:
                     rate[j] = math.nan  # until the coordinates' window replays come back
                     eta_l[lane], beta_l[lane] = eta, beta
                     S[ETA * nl + lane] = eta

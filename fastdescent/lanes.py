@@ -49,7 +49,16 @@ import math
 import numpy as np
 
 from ._jit import jit
-from .metrics import CONVERGED, DIVERGED, FLOOR, MAX_FLOAT, MAX_STEPS, N_SUMS, fit_rate
+from .metrics import (
+    CONVERGED,
+    DIVERGED,
+    FLOOR,
+    MAX_FLOAT,
+    MAX_STEPS,
+    N_SUMS,
+    fit_rate,
+    stopped_at_start,
+)
 from .optimizers import GD, HEAVY_BALL
 
 LANES = 32
@@ -269,14 +278,10 @@ def run_tile(
                     s = s + lam_table[i_kappa, i] * (x * x)
                 l0 = 0.5 * s
                 g0 = l0 - 0.0
-                if not math.isfinite(g0):
-                    status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
-                    loss0[j], final_loss[j], rate[j] = l0, math.inf, math.nan
-                elif g0 <= tol * g0:
-                    status[j], n_steps[j], diverge_step[j] = CONVERGED, 0, -1
-                    loss0[j], final_loss[j], rate[j] = l0, l0, math.nan
-                else:
-                    loss0[j] = l0
+                stopped = stopped_at_start(
+                    j, l0, tol, status, n_steps, diverge_step, loss0, final_loss, rate
+                )
+                if not stopped:
                     Sl[_ETA * L + lane] = eta
                     Sl[_BETA * L + lane] = beta_values[i_beta]
                     Sl[_CONV * L + lane] = tol * g0

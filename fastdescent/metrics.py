@@ -163,3 +163,22 @@ def sums_rate(cur, prv, sigma, order):
         sigma,
         order,
     )
+
+
+@jit
+def stopped_at_start(j, l0, tol, status, n_steps, diverge_step, loss0, final_loss, rate):
+    """The stopping rules at t = 0 for output row j, whose start loss is l0 (loss_min = 0):
+    diverged if it is not finite, converged if l0 <= tol * l0 (the start is the minimum).
+    Writes the row and returns True if the trajectory stops there; else writes loss0 only.
+    """
+    g0 = l0 - 0.0
+    loss0[j] = l0
+    if not math.isfinite(g0):
+        status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
+        final_loss[j], rate[j] = math.inf, math.nan
+        return True
+    if g0 <= tol * g0:
+        status[j], n_steps[j], diverge_step[j] = CONVERGED, 0, -1
+        final_loss[j], rate[j] = l0, math.nan
+        return True
+    return False
