@@ -89,7 +89,8 @@ def _print_info(directory: Path) -> None:
     lines = [
         f"sweep      {spec['name']}  (spec hash {m['spec_hash'][:16]}, fastdescent {m['version']})",
         f"problem    {spec['problem']} {json.dumps(spec['problem_params'])}",
-        f"optimizer  {spec['optimizer']}, steps {spec['steps']}, stop {json.dumps(spec['stop'])}",
+        f"optimizer  {spec['optimizer']}, steps {spec['steps']}, {spec.get('dtype', 'float64')}, "
+        f"stop {json.dumps(spec['stop'])}",
         "axes       " + "; ".join(f"{k} {json.dumps(v)}" for k, v in spec["axes"].items()),
         f"rows       {int(status.sum()):,} of {m['n_trajectories']:,} "
         f"({n_done}/{m['n_chunks']} chunks{'' if m['complete'] else ', INCOMPLETE'})",
