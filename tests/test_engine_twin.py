@@ -139,3 +139,18 @@ def test_underflow_and_overflow_match_twin(optimizer, dtype):
     df = fastdescent.run(big)
     assert (df["final_loss"] == math.inf).any()
     _compare(df, big, slice(None))
+
+
+def test_seed_axis_and_odd_chunks_match_twin():
+    """Tiles walk the grid like an odometer (seed fastest): with a seed axis and chunks
+    that start anywhere in it, every row is still its own trajectory."""
+    axes = {
+        "lr": {"values": [0.2, 0.9, 1.7, 2.3], "relative_to": "lambda_max"},
+        "beta": {"values": [0.0, 0.6, 0.95]},
+        "kappa": {"values": [1.0, 7.0, 90.0]},
+        "seed": {"values": [0, 1, 5]},
+    }
+    spec = quadratic_spec("heavy_ball", steps=150, axes=axes, start=[0.4, 1.1])
+    df = fastdescent.run(spec, chunk_size=7, progress=False)
+    assert sorted(set(df["seed"])) == [0, 1, 5]
+    _compare(df, spec, slice(None))
