@@ -23,8 +23,9 @@ instructions. What makes it vectorise, as measured with ``inspect_asm`` (see
   scheduled one, and plain scalar code (``_tile``) handles it. Between events the vector
   loop does nothing but the arithmetic of the semantics.
 
-Measured on the 2-core machine (2 threads): W2 (d = 64) 2.0 s against 4.9 s for the
-previous unvectorised lockstep kernel. For d <= 2 ``fastdescent.blocks`` is 3x faster
+Measured on the 2-core machine (2 threads): W2 (d = 64) 1.44 s (2.0 s before the floor
+rule kept subnormal numbers out, 4.9 s for the previous unvectorised lockstep kernel).
+For d <= 2 ``fastdescent.blocks`` is 3x faster
 (explicit vectors with the state in registers, and no per-step window sums), so this
 kernel serves d > 2. Its remaining cost is the window sums' memory traffic (5 loads and
 stores per coordinate and step); the checkpoint replay of ``fastdescent.blocks`` would
@@ -79,7 +80,8 @@ def _burst(Sl, Sc, d, optimizer, order, bm1, n_max):
 
     Returns early, after the step in which a lane's trajectory stops (converged,
     diverged, not finite). Rate-window rotations (every ``block`` steps of each lane's own
-    clock, bm1 = block - 1) and freezes at the underflow floor happen inside, as exact
+    clock, bm1 = block - 1) and freezes at the underflow floor (at block ends) happen
+    inside, as exact
     arithmetic on 0.0/1.0 flags. Parked lanes (no trajectory) have lam = 0, live = 0 and
     thresholds that never trigger.
     """
