@@ -81,8 +81,8 @@ def _burst(Sl, Sc, d, optimizer, order, bm1, n_max):
     Returns early, after the step in which a lane's trajectory stops (converged,
     diverged, not finite). Rate-window rotations (every ``block`` steps of each lane's own
     clock, bm1 = block - 1) and freezes at the underflow floor (at block ends) happen
-    inside, as exact arithmetic on 0.0/1.0 flags. Parked lanes (no trajectory) have lam = 0, live = 0 and
-    thresholds that never trigger.
+    inside, as exact arithmetic on 0.0/1.0 flags. Parked lanes (no trajectory) have
+    lam = 0, live = 0 and thresholds that never trigger.
     """
     L = LANES
     for k in range(n_max):

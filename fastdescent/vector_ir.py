@@ -1,12 +1,12 @@
 """Explicit-SIMD step loop for d <= 2 quadratics, written as LLVM IR inside Numba.
 
-``dynamics_burst(S, n, r, optimizer)`` advances ``NL`` trajectories of a 2-D diagonal
-quadratic by ``n`` steps in lockstep, with the state of all of them held in
-``<VW x double>`` vector registers for the whole loop. Numba's own loop vectoriser cannot
-do that: it vectorises the innermost loop over lanes, so the state goes through memory
-on every step (``fastdescent.lanes``). Here the loop over steps is the only loop, each
-group of VW lanes is one SSA value per state variable, and the generated code is a
-straight run of packed multiplies, adds, compares and blends (``tests/test_vector_ir.py``
+``dynamics_burst(S, n, r, optimizer)`` advances 16 (float32: 32) trajectories of a 2-D
+diagonal quadratic by ``n`` steps in lockstep, with the state of all of them held in
+``<8 x double>`` (``<16 x float>``) vector registers for the whole loop. Numba's own loop
+vectoriser cannot do that: it vectorises the innermost loop over lanes, so the state goes
+through memory on every step (``fastdescent.lanes``). Here the loop over steps is the
+only loop, each group of lanes is one SSA value per state variable, and the generated
+code is a straight run of packed multiplies, adds, compares and blends (``tests/test_vector_ir.py``
 checks the assembly).
 
 The loop computes the dynamics and the stopping tests only; the rate-window sums are
@@ -35,14 +35,14 @@ and it records, as the step index k = 1..n of this burst (a float), where its ro
 Before the first step the burst rotates the checkpoints: rows CK_PREV take rows CK_CUR,
 and rows CK_CUR take the state (w, v, wp) the burst starts from.
 
-Layout of ``S`` (float64, C-contiguous, ``NROWS * NL``): row q holds lanes
-``S[q * NL : (q + 1) * NL]``, with the rows below. Rows ETA .. V1 and STOPK, STOPLOSS are read;
-rows W0 .. WP1 and STOPK .. LOSSR are written; rows CK_CUR .. CK_PREV + 5 are rotated.
+Layout of ``S`` (float64 or float32, C-contiguous, ``NROWS * nl`` with nl = 16 or 32
+lanes): row q holds lanes ``S[q * nl : (q + 1) * nl]``, with the rows below. Rows
+ETA .. V1 and STOPK, STOPLOSS are read; rows W0 .. WP1 and STOPK .. LOSSR are written;
+rows CK_CUR .. CK_PREV + 5 are rotated.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -53,12 +53,7 @@ from .optimizers import GD, HEAVY_BALL, NESTEROV
 
 VW = 8  # float64 lanes per vector: 8 float64 = one 512-bit register (16 for float32)
 GROUPS = 2  # independent vectors per step: two dependency chains hide the latency
-NL = VW * GROUPS  # float64 lanes per burst (float32: 2 * NL, see ``lanes_for``)
-
-
-def lanes_for(dtype) -> int:
-    """Lanes per burst for a state array of this dtype: 16 float64 or 32 float32."""
-    return NL * 8 // np.dtype(dtype).itemsize
+NL = VW * GROUPS  # float64 lanes per burst (float32: 2 * NL = NL * 8 // itemsize)
 
 
 # rows of S
