@@ -1,6 +1,7 @@
 """W2, ``momentum|w2`` (BENCHMARKS.md): 16,384 heavy-ball trajectories on 64-dimensional
-quadratics with a log-spaced spectrum, 2,000 steps. These run on the lanes kernel
-(``fastdescent.lanes``). In the ordinary test run the body runs once on a 1/16 grid."""
+quadratics with a log-spaced spectrum, 2,000 steps (``vector_ir.dynamics_burst_d``: the
+coordinates' state in memory, the lanes' in registers). In the ordinary test run the
+body runs once on a 1/16 grid."""
 
 from __future__ import annotations
 

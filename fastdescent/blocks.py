@@ -1,4 +1,4 @@
-"""d <= 2 quadratics: SIMD bursts of one rate block, and the rate replayed from checkpoints.
+"""Quadratic sweeps: SIMD bursts of one rate block, the rate replayed from checkpoints.
 
 The rate estimator (``fastdescent.metrics``) needs its window sums only for the last one
 to two blocks of B steps before a coordinate stops accumulating, but a streaming kernel
@@ -7,7 +7,8 @@ every step: more than the dynamics themselves. This kernel splits the work in tw
 
 1. **Dynamics.** nl trajectories (16 float64 or 32 float32) advance in lockstep in
    bursts of exactly B steps (``fastdescent.vector_ir.dynamics_burst``: explicit 512-bit
-   vectors, all state in registers, no sums). A lane's trajectory always starts at a
+   vectors, all state in registers, no sums; ``dynamics_burst_d`` for d != 2, with the
+   coordinates' state in memory). A lane's trajectory always starts at a
    burst boundary, so every lane's step count t is a multiple of B there and every rate
    block starts at a burst boundary. Each burst first keeps the state it starts from as
    a checkpoint, so that the states at the start of the previous and the current block
@@ -39,7 +40,6 @@ from numba import types
 from numba.extending import overload
 
 from ._jit import jit
-from .lanes import _decode as decode
 from .metrics import (
     CONVERGED,
     DIVERGED,
@@ -53,17 +53,17 @@ from .metrics import (
 )
 from .optimizers import GD, HEAVY_BALL
 from .vector_ir import (
+    ANYFRZ,
     BETA,
     CK_CUR,
     CK_PREV,
     CONV,
     DIV,
     ETA,
-    FRZ0,
-    LAM0,
+    FRZ,
+    LAM,
     LOSSR,
     NL,
-    NROWS,
     Q_BETA,
     Q_CUR,
     Q_ETA,
@@ -78,10 +78,13 @@ from .vector_ir import (
     Q_W,
     STOPK,
     STOPLOSS,
-    V0,
-    W0,
-    WP0,
+    WP,
+    V,
+    W,
+    coord_row,
     dynamics_burst,
+    dynamics_burst_d,
+    n_rows,
     window_sums,
 )
 
@@ -156,9 +159,21 @@ def _flush(Q, jobs, n_jobs, order, optimizer, block, rate):
 
 
 @jit
+def decode(traj, shape):
+    """Trajectory id -> (i_lr, i_beta, i_kappa, i_seed), C order over the slots."""
+    i_seed = traj % shape[3]
+    r = traj // shape[3]
+    i_kappa = r % shape[2]
+    r = r // shape[2]
+    i_beta = r % shape[1]
+    i_lr = r // shape[1]
+    return i_lr, i_beta, i_kappa, i_seed
+
+
+@jit
 def _park(S, nl, lane):
     """A lane without a trajectory: zeros that never stop."""
-    for q in range(NROWS):
+    for q in range(S.size // nl):
         S[q * nl + lane] = 0.0
     S[CONV * nl + lane] = -1.0
     S[DIV * nl + lane] = MAX_FLOAT
@@ -171,7 +186,7 @@ def run_tile(
     status, n_steps, diverge_step, loss0, final_loss, rate, proto,
 ):  # fmt: skip
     """Run tile ``tile`` of ``n_tiles``, rows n*tile//n_tiles .. n*(tile+1)//n_tiles - 1 of
-    the chunk (d = 2: ``start.shape == (2,)``).
+    the chunk (d = ``start.shape[0]`` coordinates, d >= 2).
 
     Arguments as in ``fastdescent.kernels.sweep_quadratic``; ``proto``: an array of the
     dtype the dynamics run in (float64 or float32).
@@ -179,17 +194,18 @@ def run_tile(
     n = status.shape[0]
     nl = NL * 8 // proto.itemsize  # lanes: 16 float64 or 32 float32
     floor, max_float = _limits(proto)
-    S = np.zeros(NROWS * nl, dtype=proto.dtype)
+    d = start.shape[0]
+    S = np.zeros(n_rows(d) * nl, dtype=proto.dtype)
     row = np.full(nl, -1, dtype=np.int64)  # output row of each lane, -1: parked
     t = np.zeros(nl, dtype=np.int64)  # steps done by the lane's trajectory (a multiple of B)
-    live = np.zeros((nl, 2), dtype=np.bool_)  # coordinate still accumulating its window
-    sigma = np.ones((nl, 2))
+    live = np.zeros((nl, d), dtype=np.bool_)  # coordinate still accumulating its window
+    sigma = np.ones((nl, d))
     Q = np.zeros(Q_ROWS * NL)  # queued window replays (vector_ir.window_sums)
     jobs = np.zeros(NL, dtype=np.int64)  # output row of each queued replay
     n_jobs = 0
     eta_l = np.zeros(nl)  # eta, beta, lambda as the dynamics use them (rounded to S's dtype)
     beta_l = np.zeros(nl)
-    lam_l = np.zeros((nl, 2))
+    lam_l = np.zeros((nl, d))
     r_last = steps - ((steps - 1) // block) * block  # steps in a trajectory's last burst
     # a contiguous run of rows: lanes write their outputs close together in memory
     j = (n * tile) // n_tiles
@@ -206,7 +222,7 @@ def run_tile(
                 eta = _to(S, lr / lam_max[i_kappa] if relative_lr else lr)
                 beta = _to(S, beta_values[i_beta])
                 s = 0.0
-                for i in range(2):
+                for i in range(d):
                     x = _to(S, start[i])
                     s = _to(S, s + _to(S, _to(S, lam_table[i_kappa, i]) * _to(S, x * x)))
                 l0 = _to(S, 0.5 * s)
@@ -222,17 +238,17 @@ def run_tile(
                     S[CONV * nl + lane] = tol * g0
                     S[DIV * nl + lane] = min(diverge * g0, max_float)
                     S[STOPK * nl + lane] = 0.0
-                    for i in range(2):
+                    for i in range(d):
                         x = _to(S, start[i])
                         lam = _to(S, lam_table[i_kappa, i])
                         lam_l[lane, i] = lam
-                        S[(LAM0 + i) * nl + lane] = lam
-                        S[(W0 + i) * nl + lane] = x
-                        S[(V0 + i) * nl + lane] = 0.0
-                        S[(WP0 + i) * nl + lane] = x
+                        S[coord_row(i, LAM) * nl + lane] = lam
+                        S[coord_row(i, W) * nl + lane] = x
+                        S[coord_row(i, V) * nl + lane] = 0.0
+                        S[coord_row(i, WP) * nl + lane] = x
                         live[lane, i] = not (_to(S, x * x) <= floor)
                         if not live[lane, i]:  # at the floor at t = 0: at the minimum
-                            S[(W0 + i) * nl + lane] = 0.0
+                            S[coord_row(i, W) * nl + lane] = 0.0
                         # sigma from the first step in float64, as the window replay runs
                         x1, _ = _step(optimizer, eta, beta, lam, x, 0.0)
                         sigma[lane, i] = 1.0 if x1 * x >= 0.0 else -1.0
@@ -258,7 +274,11 @@ def run_tile(
         if not active:
             _flush(Q, jobs, n_jobs, order, optimizer, block, rate)
             return
-        dynamics_burst(S, r_last if all_last else block, r_last, optimizer)
+        n_steps_burst = r_last if all_last else block
+        if d == 2:
+            dynamics_burst(S, n_steps_burst, r_last, optimizer)
+        else:
+            dynamics_burst_d(S, d, n_steps_burst, r_last, optimizer)
         for lane in range(nl):
             jj = row[lane]
             if jj < 0:
@@ -267,9 +287,7 @@ def run_tile(
             last = tl + block >= steps
             kstop = int(S[STOPK * nl + lane])
             if kstop == 0 and not last:
-                if (not live[lane, 0] or S[FRZ0 * nl + lane] == 0.0) and (
-                    not live[lane, 1] or S[(FRZ0 + 1) * nl + lane] == 0.0
-                ):
+                if S[ANYFRZ * nl + lane] == 0.0:
                     t[lane] = tl + block  # the common case: nothing happened
                     continue
             stopped = True
@@ -297,14 +315,14 @@ def run_tile(
             # the last step whose equation enters a window: not one whose loss overflowed
             end = tt if finite else tt - 1
             # the checkpoint at the start of the previous block (of this one at t = 0)
-            ck = (CK_PREV if tl > 0 else CK_CUR) * nl + lane
+            ck = CK_PREV if tl > 0 else CK_CUR
             t0 = tl - block if tl > 0 else 0
-            for i in range(2):
+            for i in range(d):
                 if not live[lane, i]:
                     continue
                 if stopped:
                     e = end
-                elif S[(FRZ0 + i) * nl + lane] == 1.0:
+                elif S[coord_row(i, FRZ) * nl + lane] == 1.0:
                     e = tt  # at the floor at the end of this block: its window ends here
                 else:
                     continue
@@ -318,12 +336,14 @@ def run_tile(
                 Q[Q_BETA * NL + q] = beta_l[lane]
                 Q[Q_LAM * NL + q] = lam_l[lane, i]
                 Q[Q_SIGMA * NL + q] = sg
-                w = np.float64(S[ck + i * nl])  # (float32 arithmetic would round)
-                v = np.float64(S[ck + (2 + i) * nl])
+                w = np.float64(S[coord_row(i, ck) * nl + lane])  # (no float32 arithmetic)
+                v = np.float64(S[coord_row(i, ck + 1) * nl + lane])
                 # x_{t0-1}: the run's own (float64), or for float32 the point w - v that
                 # the float64 replay through (w, v) came from, so that its first equation
                 # is as exact as the others
-                wp = np.float64(S[ck + (4 + i) * nl]) if proto.itemsize == 8 else w - v
+                wp = w - v
+                if proto.itemsize == 8:
+                    wp = np.float64(S[coord_row(i, ck + 2) * nl + lane])
                 Q[Q_W * NL + q] = w
                 Q[Q_V * NL + q] = v
                 Q[Q_F1 * NL + q] = w - sg * wp if t0 > 0 else 0.0

@@ -43,15 +43,13 @@ class Engine:
         n_seed = len(spec.axis_values("seed")) if "seed" in axes else 1
         self.shape = np.array([len(self.lr), len(self.beta), len(lam), n_seed], dtype=np.int64)
         self.d = lam.shape[1]
-        if self.d <= 2:
-            # d = 1 runs as d = 2 with a second coordinate of eigenvalue 0 starting at 0:
-            # it adds exact zeros to the loss and never enters the rate fit
-            pad = 2 - self.d
-            lam = np.pad(lam, ((0, 0), (0, pad)))
-            start = np.pad(start, (0, pad))
-            self._kernel = kernels.sweep_quadratic_2d
-        else:
-            self._kernel = kernels.sweep_quadratic
+        if self.d < 2:
+            # d = 1 runs as d = 2 (the kernel's register path) with a second coordinate of
+            # eigenvalue 0 starting at 0: it adds exact zeros to the loss and never enters
+            # the rate fit
+            lam = np.pad(lam, ((0, 0), (0, 1)))
+            start = np.pad(start, (0, 1))
+        self._kernel = kernels.sweep_quadratic
         self.lam = np.ascontiguousarray(lam)
         self.start = np.ascontiguousarray(start)
         self.optimizer = CODES[spec.optimizer]
@@ -86,7 +84,6 @@ class Engine:
             "rate": np.empty(n),
         }
         stop = self.spec.stop
-        extra = (np.zeros(1, self.spec.dtype),) if self.d <= 2 else ()
         self._kernel(
             np.int64(lo),
             self.shape,
@@ -108,7 +105,7 @@ class Engine:
             out["loss0"],
             out["final_loss"],
             out["rate"],
-            *extra,
+            np.zeros(1, self.spec.dtype),
         )
         return out
 

@@ -56,7 +56,7 @@ dwarfed by the window's earlier terms. dtype = "float32" uses FLOOR32 = 2**-80
 (|x| <= 9e-13) the same way.
 
 Until 2026-11-22 B was max(32, steps // 8), and the floor (1e-280) was checked on every
-step. A fixed B = 32 lets the d <= 2 kernel recompute the window from checkpoints instead
+step. A fixed B = 32 lets the kernel recompute the window from checkpoints instead
 of streaming the sums on every step (``fastdescent.blocks``), and the accuracy on the
 dense grids below is the same (worst error 1.3e-4 heavy ball, 1.7e-4 nesterov, 1e-12 gd,
 1000 steps). Double roots: where both

@@ -256,11 +256,6 @@ def _normalise(raw, default_name: str, name: str | None) -> tuple[SweepSpec, lis
     module = problems.get_problem(problem)
     params = check_table(table.get("problem_params", {}), "problem_params")
     params = module.normalise_params(params, "problem_params")
-    if dtype == "float32" and params.get("dim", 0) > 2:
-        raise SpecError(
-            f"dtype = 'float32' is implemented for quadratics of dim <= 2 (this one has dim "
-            f"{params['dim']}); use 'float64'"
-        )
 
     stop = check_table(table.get("stop", {}), "stop")
     check_keys(stop, STOP_DEFAULTS, "stop")

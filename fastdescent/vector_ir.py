@@ -1,13 +1,15 @@
-"""Explicit-SIMD step loop for d <= 2 quadratics, written as LLVM IR inside Numba.
+"""Explicit-SIMD step loops for quadratic sweeps, written as LLVM IR inside Numba.
 
 ``dynamics_burst(S, n, r, optimizer)`` advances 16 (float32: 32) trajectories of a 2-D
 diagonal quadratic by ``n`` steps in lockstep, with the state of all of them held in
 ``<8 x double>`` (``<16 x float>``) vector registers for the whole loop. Numba's own loop
-vectoriser cannot do that: it vectorises the innermost loop over lanes, so the state goes
-through memory on every step (``fastdescent.lanes``). Here the loop over steps is the
-only loop, each group of lanes is one SSA value per state variable, and the generated
-code is a straight run of packed multiplies, adds, compares and blends (``tests/test_vector_ir.py``
-checks the assembly).
+vectoriser cannot do that: it vectorises the innermost loop over lanes, so the state
+goes through memory on every step. Here the loop over steps is the only loop, each group
+of lanes is one SSA value per state variable, and the generated code is a straight run
+of packed multiplies, adds, compares and blends (``tests/test_vector_ir.py`` checks the
+assembly). ``dynamics_burst_d`` is the same for any number of coordinates d, with their
+state in memory (64 coordinates do not fit in registers); ``window_sums`` replays rate
+windows.
 
 The loop computes the dynamics and the stopping tests only; the rate-window sums are
 recomputed afterwards, for the last two blocks of each trajectory only, from checkpoints
@@ -17,7 +19,7 @@ recomputed afterwards, for the last two blocks of each trajectory only, from che
     gd          g = lam * w;           w = w - eta * g
     heavy_ball  g = lam * w;           v = beta * v - eta * g;  w = w + v
     nesterov    g = lam * (w + beta v); v = beta * v - eta * g;  w = w + v
-    loss = 0.5 * (lam_0 * (w_0 * w_0) + lam_1 * (w_1 * w_1))
+    loss = 0.5 * (lam_0 * (w_0 * w_0) + lam_1 * (w_1 * w_1) + ...)
 
 and it records, as the step index k = 1..n of this burst (a float), where its row holds
 0.0 (the caller resets it after reading an event):
@@ -46,7 +48,7 @@ from __future__ import annotations
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 from .metrics import FLOOR, FLOOR32
 from .optimizers import GD, HEAVY_BALL, NESTEROV
@@ -56,13 +58,27 @@ GROUPS = 2  # independent vectors per step: two dependency chains hide the laten
 NL = VW * GROUPS  # float64 lanes per burst (float32: 2 * NL = NL * 8 // itemsize)
 
 
-# rows of S
-ETA, BETA, CONV, DIV, LAM0, LAM1, W0, W1, V0, V1, WP0, WP1 = range(12)
-STOPK, STOPLOSS, FRZ0, FRZ1, LOSSR = range(12, 17)
-# checkpoints, rotated at the start of every burst: CK_PREV <- CK_CUR <- (w, v, wp) now
-CK_CUR = 17  # w0, w1, v0, v1, wp0, wp1 at the start of this burst
-CK_PREV = 23  # the same at the start of the previous burst
-NROWS = 29
+# rows of S: per lane
+ETA, BETA, CONV, DIV, STOPK, STOPLOSS, LOSSR, ANYFRZ = range(8)
+LANE_ROWS = 8
+# per coordinate i, at rows LANE_ROWS + i * COORD_ROWS + q (``coord_row``)
+LAM, W, V, WP, FRZ = range(5)
+CK_CUR = 5  # w, v, wp at the start of this burst (3 rows)
+CK_PREV = 8  # the same at the start of the previous burst
+COORD_ROWS = 11
+
+
+@register_jitable
+def coord_row(i, q):
+    """Row of field q of coordinate i."""
+    return LANE_ROWS + COORD_ROWS * i + q
+
+
+@register_jitable
+def n_rows(d):
+    """Rows of S for d coordinates."""
+    return LANE_ROWS + COORD_ROWS * d
+
 
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
@@ -148,29 +164,34 @@ def _emit_loop(builder, vt, optimizer, var, n, r):
                 builder.store(loss, var["lossr", g])
 
 
-_IN = {
-    "eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "lam0": LAM0, "lam1": LAM1,
-    "w0": W0, "w1": W1, "v0": V0, "v1": V1,
-    "stopk": STOPK, "stoploss": STOPLOSS,
-}  # fmt: skip
-_OUT = {
-    "w0": W0, "w1": W1, "v0": V0, "v1": V1, "wp0": WP0, "wp1": WP1,
-    "stopk": STOPK, "stoploss": STOPLOSS, "frz0": FRZ0, "frz1": FRZ1, "lossr": LOSSR,
-}  # fmt: skip
+_LANE_IN = {"eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "stopk": STOPK,
+            "stoploss": STOPLOSS}  # fmt: skip
+_LANE_OUT = {"stopk": STOPK, "stoploss": STOPLOSS, "lossr": LOSSR, "anyfrz": ANYFRZ}
+_IN = {**_LANE_IN, **{f"{f}{i}": coord_row(i, q) for i in (0, 1)
+                      for f, q in (("lam", LAM), ("w", W), ("v", V))}}  # fmt: skip
+_OUT = {**_LANE_OUT, **{f"{f}{i}": coord_row(i, q) for i in (0, 1)
+                        for f, q in (("w", W), ("v", V), ("wp", WP), ("frz", FRZ))}}  # fmt: skip
+
+
+def _array_args(S):
+    """The vector type for S, or None if S is not a C-contiguous float64/float32 array."""
+    if isinstance(S, types.Array) and S.dtype in (types.float64, types.float32):
+        if S.layout == "C":
+            return _Vec(S.dtype)
+    return None
 
 
 @intrinsic
 def dynamics_burst(typingctx, S, n, r, optimizer):
-    """Advance the NL lanes in ``S`` by n steps (see the module docstring).
+    """Advance the lanes of a 2-coordinate ``S`` by n steps (see the module docstring).
 
-    ``S``: float64 C-contiguous array of NROWS * NL; ``n``, ``r``, ``optimizer``: int64.
+    ``S``: float64 or float32, C-contiguous, ``n_rows(2) * nl``; ``n``, ``r``,
+    ``optimizer``: int64.
     """
-    if not (
-        isinstance(S, types.Array) and S.dtype in (types.float64, types.float32) and S.layout == "C"
-    ):
+    vt = _array_args(S)
+    if vt is None:
         return None
     sig = types.none(S, types.int64, types.int64, types.int64)
-    vt = _Vec(S.dtype)
 
     def codegen(context, builder, signature, args):
         array, n, r, optimizer = args
@@ -180,11 +201,13 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
         def slot(row, g):
             return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
 
-        for q in range(6):  # the checkpoint rotation: rows W0 .. WP1 are contiguous
-            for g in range(GROUPS):
-                cur = builder.load(slot(CK_CUR + q, g), align=8)
-                builder.store(cur, slot(CK_PREV + q, g), align=8)
-                builder.store(builder.load(slot(W0 + q, g), align=8), slot(CK_CUR + q, g), align=8)
+        for i in (0, 1):  # the checkpoint rotation
+            for q in range(3):
+                for g in range(GROUPS):
+                    cur = builder.load(slot(coord_row(i, CK_CUR + q), g), align=8)
+                    builder.store(cur, slot(coord_row(i, CK_PREV + q), g), align=8)
+                    now = builder.load(slot(coord_row(i, W + q), g), align=8)
+                    builder.store(now, slot(coord_row(i, CK_CUR + q), g), align=8)
         var = {}
         for name in {**_IN, **_OUT}:
             for g in range(GROUPS):
@@ -197,16 +220,24 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
             is_code = builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))
             with builder.if_then(is_code):
                 _emit_loop(builder, vt, code, var, n, r)
-        # the end of a block: a coordinate at the floor is set to the minimum (frz = 1)
+        # the end of a block: a coordinate at the floor is set to the minimum; frz = 1
+        # where one that was not at it when the burst started got there (a newly frozen
+        # coordinate; anyfrz: any in the lane)
         zero, one, floor = vt.const(0.0), vt.const(1.0), vt.const(vt.floor)
         for g in range(GROUPS):
+            anyfrz = None
             for i in (0, 1):
                 w = builder.load(var[f"w{i}", g])
                 tiny = builder.fcmp_ordered("<=", builder.fmul(w, w), floor)
                 builder.store(builder.select(tiny, zero, w), var[f"w{i}", g])
                 v = builder.load(var[f"v{i}", g])
                 builder.store(builder.select(tiny, zero, v), var[f"v{i}", g])
-                builder.store(builder.select(tiny, one, zero), var[f"frz{i}", g])
+                w0 = builder.load(slot(coord_row(i, CK_CUR), g), align=8)
+                new = builder.and_(tiny, builder.fcmp_unordered("!=", w0, zero))
+                builder.store(builder.select(new, one, zero), var[f"frz{i}", g])
+                anyfrz = new if anyfrz is None else builder.or_(anyfrz, new)
+            var["anyfrz", g] = cgutils.alloca_once(builder, vt.ty)
+            builder.store(builder.select(anyfrz, one, zero), var["anyfrz", g])
         for name, row in _OUT.items():
             for g in range(GROUPS):
                 builder.store(builder.load(var[name, g]), slot(row, g), align=8)
@@ -314,6 +345,129 @@ def window_sums(typingctx, Q, n, block, optimizer):
                         for j in range(5):
                             value = builder.load(var["acc", j, g])
                             builder.store(value, slot(row + j, g), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------------------
+# Any d: the coordinates' state stays in S (memory), the lane state in registers
+# ---------------------------------------------------------------------------------------
+
+
+def _emit_loop_d(builder, vt, optimizer, var, d, n, r, slot, crow):
+    """``_emit_loop`` for d coordinates: an inner loop over them inside each step."""
+    half, zero = vt.const(0.5), vt.const(0.0)
+    with cgutils.for_range(builder, n) as loop:
+        k_int = builder.add(loop.index, ir.Constant(_I64, 1))
+        k = vt.index(builder, k_int)
+        for g in range(GROUPS):
+            builder.store(zero, var["s", g])
+        with cgutils.for_range(builder, d) as coord:
+            i = coord.index
+            for g in range(GROUPS):
+                lam = builder.load(slot(crow(i, LAM), g), align=8)
+                w = builder.load(slot(crow(i, W), g), align=8)
+                builder.store(w, slot(crow(i, WP), g), align=8)
+                eta, beta = builder.load(var["eta", g]), builder.load(var["beta", g])
+                v = builder.load(slot(crow(i, V), g), align=8)
+                w, v = _emit_step(builder, optimizer, eta, beta, lam, w, v)
+                builder.store(w, slot(crow(i, W), g), align=8)
+                if optimizer != GD:
+                    builder.store(v, slot(crow(i, V), g), align=8)
+                s = builder.fadd(builder.load(var["s", g]), builder.fmul(lam, builder.fmul(w, w)))
+                builder.store(s, var["s", g])
+        losses = []
+        for g in range(GROUPS):
+
+            def get(name, g=g):
+                return builder.load(var[name, g])
+
+            def put(name, value, g=g):
+                builder.store(value, var[name, g])
+
+            loss = builder.fmul(half, get("s"))
+            losses.append(loss)
+            stop = builder.or_(
+                builder.fcmp_unordered(">", loss, get("div")),
+                builder.fcmp_ordered("<=", loss, get("conv")),
+            )
+            stopk = get("stopk")
+            first = builder.and_(stop, builder.fcmp_ordered("==", stopk, zero))
+            put("stopk", builder.select(first, k, stopk))
+            put("stoploss", builder.select(first, loss, get("stoploss")))
+        with builder.if_then(builder.icmp_signed("==", k_int, r), likely=False):
+            for g, loss in enumerate(losses):
+                builder.store(loss, var["lossr", g])
+
+
+@intrinsic
+def dynamics_burst_d(typingctx, S, d, n, r, optimizer):
+    """``dynamics_burst`` for any number d of coordinates (``S``: ``n_rows(d) * nl``).
+
+    The lane state (eta, beta, thresholds, the loss and the stop records) is held in
+    registers; each step loops over the coordinates, whose w, v, lambda stay in ``S``
+    (64 coordinates would not fit in registers), in coordinate order for the loss.
+    """
+    vt = _array_args(S)
+    if vt is None:
+        return None
+    sig = types.none(S, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        array, d, n, r, optimizer = args
+        data = context.make_array(signature.args[0])(context, builder, array).data
+        base = builder.bitcast(data, vt.ty.as_pointer())
+
+        def slot(row, g):  # row: an i64 value or a Python int
+            if isinstance(row, int):
+                row = ir.Constant(_I64, row)
+            index = builder.add(builder.mul(row, ir.Constant(_I64, GROUPS)), ir.Constant(_I64, g))
+            return builder.gep(base, [index])
+
+        def crow(i, q):
+            return builder.add(
+                builder.mul(i, ir.Constant(_I64, COORD_ROWS)), ir.Constant(_I64, LANE_ROWS + q)
+            )
+
+        with cgutils.for_range(builder, d) as coord:  # the checkpoint rotation
+            i = coord.index
+            for q in range(3):
+                for g in range(GROUPS):
+                    cur = builder.load(slot(crow(i, CK_CUR + q), g), align=8)
+                    builder.store(cur, slot(crow(i, CK_PREV + q), g), align=8)
+                    now = builder.load(slot(crow(i, W + q), g), align=8)
+                    builder.store(now, slot(crow(i, CK_CUR + q), g), align=8)
+        var = {}
+        for g in range(GROUPS):
+            for name in ("eta", "beta", "conv", "div", "stopk", "stoploss", "lossr", "s", "anyfrz"):
+                var[name, g] = cgutils.alloca_once(builder, vt.ty)
+                if name in _LANE_IN:
+                    builder.store(builder.load(slot(_LANE_IN[name], g), align=8), var[name, g])
+                else:
+                    builder.store(vt.const(0.0), var[name, g])
+        for code in (GD, HEAVY_BALL, NESTEROV):
+            is_code = builder.icmp_signed("==", optimizer, ir.Constant(_I64, code))
+            with builder.if_then(is_code):
+                _emit_loop_d(builder, vt, code, var, d, n, r, slot, crow)
+        # the end of a block, as in dynamics_burst
+        zero, one, floor = vt.const(0.0), vt.const(1.0), vt.const(vt.floor)
+        with cgutils.for_range(builder, d) as coord:
+            i = coord.index
+            for g in range(GROUPS):
+                w = builder.load(slot(crow(i, W), g), align=8)
+                tiny = builder.fcmp_ordered("<=", builder.fmul(w, w), floor)
+                builder.store(builder.select(tiny, zero, w), slot(crow(i, W), g), align=8)
+                v = builder.load(slot(crow(i, V), g), align=8)
+                builder.store(builder.select(tiny, zero, v), slot(crow(i, V), g), align=8)
+                w0 = builder.load(slot(crow(i, CK_CUR), g), align=8)
+                new = builder.and_(tiny, builder.fcmp_unordered("!=", w0, zero))
+                builder.store(builder.select(new, one, zero), slot(crow(i, FRZ), g), align=8)
+                anyfrz = builder.load(var["anyfrz", g])
+                builder.store(builder.select(new, one, anyfrz), var["anyfrz", g])
+        for name, row in _LANE_OUT.items():
+            for g in range(GROUPS):
+                builder.store(builder.load(var[name, g]), slot(row, g), align=8)
         return context.get_dummy_value()
 
     return sig, codegen

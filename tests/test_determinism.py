@@ -35,7 +35,7 @@ def test_threads_and_chunk_sizes(spec, reference):
 
 
 def test_lanes_kernel_threads_and_chunks():
-    """The d > 2 kernel (lockstep lanes, refilled as trajectories stop) too."""
+    """d > 2 (``dynamics_burst_d``: the coordinates' state in memory) too."""
     axes = {
         "lr": {"start": 0.1, "stop": 3.0, "num": 50, "relative_to": "lambda_max"},
         "beta": {"values": [0.0, 0.5, 0.9]},

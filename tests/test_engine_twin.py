@@ -69,13 +69,19 @@ def test_random_grid_matches_twin(optimizer, dim, spectrum):
     _compare(df, spec, slice(None))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_explicit_lambdas_and_stop_settings_match_twin(optimizer):
+def test_explicit_lambdas_and_stop_settings_match_twin(optimizer, dtype):
     axes = {"lr": {"start": 0.05, "stop": 0.6, "num": 9}}
     if optimizer != "gd":
         axes["beta"] = {"values": [0.0, 0.5, 0.9]}
     spec = quadratic_spec(
-        optimizer, steps=2000, axes=axes, lambdas=[0.5, 2.0, 3.0], start=[1.0, -1.0, 0.25]
+        optimizer,
+        steps=2000,
+        axes=axes,
+        dtype=dtype,
+        lambdas=[0.5, 2.0, 3.0],
+        start=[1.0, -1.0, 0.25],
     )
     spec["stop"] = {"tol": 0.0, "diverge": 1e3}  # run until the loss underflows to 0
     df = fastdescent.run(spec)

@@ -110,10 +110,6 @@ BAD = {
     "unknown problem": (base(problem="quadratc"), "problem = 'quadratc': expected one of"),
     "unknown optimizer": (base(optimizer="adam"), "optimizer = 'adam': expected one of gd"),
     "unknown dtype": (base(dtype="float16"), "dtype = 'float16': expected one of"),
-    "float32 with dim > 2": (
-        base(dtype="float32", problem_params={"dim": 3}),
-        "dtype = 'float32' is implemented for quadratics of dim <= 2",
-    ),
     "name not a string": (base(name=3), "name = 3: expected a string, got int"),
     "table is a number": (base(stop=1.0), "stop = 1.0: expected a table"),
     "axis is a number": (with_axes(lr=0.1), "axes.lr = 0.1: expected a table"),

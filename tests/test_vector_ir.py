@@ -1,8 +1,9 @@
-"""``fastdescent.vector_ir.dynamics_burst``: the explicit-SIMD step loop of the d <= 2 kernel.
+"""``fastdescent.vector_ir``: the explicit-SIMD loops of the kernel.
 
-It is checked against a plain Python loop of the update rules (tests/naive.py's
-``update`` and ``loss``), lane by lane and bit for bit, and its machine code must be packed
-vector instructions.
+``dynamics_burst`` (d = 2, state in registers) and ``dynamics_burst_d`` (any d) are
+checked against a plain Python loop of the update rules (tests/naive.py's ``update`` and
+``loss``), lane by lane and bit for bit; ``window_sums`` against the twin's window sums.
+The machine code must be packed vector instructions.
 """
 
 from __future__ import annotations
@@ -24,19 +25,28 @@ def _burst(S, n, r, optimizer):
     V.dynamics_burst(S, n, r, optimizer)
 
 
-def _lanes(rng, n_lanes):
+@numba.njit
+def _burst_d(S, d, n, r, optimizer):
+    V.dynamics_burst_d(S, d, n, r, optimizer)
+
+
+def _lanes(rng, n_lanes, d):
     """Lanes that converge, diverge, overflow, reach the floor, or run on."""
-    lam1 = rng.choice([1.0, 3.0, 50.0, 1e4], n_lanes)
-    eta = rng.uniform(0.02, 3.5, n_lanes) / lam1
+    lam = np.ones((d, n_lanes))
+    lam[1:] = rng.choice([1.0, 3.0, 50.0, 1e4], (d - 1, n_lanes))
+    eta = rng.uniform(0.02, 3.5, n_lanes) / lam.max(axis=0)
     beta = rng.choice([0.0, 0.3, 0.9], n_lanes)
-    start = np.stack([rng.choice([1.0, -0.5, 3e-100, 1e150], n_lanes), rng.uniform(-2, 2, n_lanes)])
-    return lam1, eta, beta, start
+    start = rng.uniform(-2, 2, (d, n_lanes))
+    start[0] = rng.choice([1.0, -0.5, 1.0000001e-100, 1e150], n_lanes)
+    start[-1, :3] = 0.0  # a coordinate at the minimum from the start: never "frozen" anew
+    return lam, eta, beta, start
 
 
 def _reference(optimizer, eta, beta, lam, start, conv, div, n, r):
-    """stopk, stoploss, frz_i, lossr, w, v, wp as the burst defines them, step by step."""
-    w, v = list(start), [0.0, 0.0]
-    stopk, stoploss, frz, lossr, wp = 0.0, 0.0, [0.0, 0.0], 0.0, list(w)
+    """stopk, stoploss, lossr, anyfrz, then per coordinate (w, v, wp, frz), step by step."""
+    d = len(start)
+    w, v = list(start), [0.0] * d
+    stopk, stoploss, lossr, wp = 0.0, 0.0, 0.0, list(w)
     for k in range(1, n + 1):
         wp = list(w)
         update(optimizer, eta, beta, lam, w, v)
@@ -45,69 +55,80 @@ def _reference(optimizer, eta, beta, lam, start, conv, div, n, r):
             stopk, stoploss = float(k), L
         if k == r:
             lossr = L
-    for i in range(2):  # the end of the burst is the end of a block
+    frz = [0.0] * d
+    for i in range(d):  # the end of the burst is the end of a block
         if w[i] * w[i] <= FLOOR:
-            frz[i] = 1.0
+            frz[i] = 1.0 if start[i] != 0.0 else 0.0  # newly at the floor
             w[i], v[i] = 0.0, 0.0
-    return stopk, stoploss, frz, lossr, w, v, wp
+    coords = [(w[i], v[i] if optimizer != "gd" else None, wp[i], frz[i]) for i in range(d)]
+    return [stopk, stoploss, lossr, float(any(frz))], coords
 
 
 def _same(a, b):
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
+@pytest.mark.parametrize("d", [2, 5])
 @pytest.mark.parametrize("optimizer", ["gd", "heavy_ball", "nesterov"])
-def test_burst_matches_a_plain_loop(optimizer):
-    rng = np.random.default_rng(7)
+def test_burst_matches_a_plain_loop(optimizer, d):
+    rng = np.random.default_rng(7 + d)
     n, r = 40, 29
-    lam1, eta, beta, start = _lanes(rng, V.NL)
-    S = np.zeros(V.NROWS * V.NL)
+    lam, eta, beta, start = _lanes(rng, V.NL, d)
+    S = np.zeros(V.n_rows(d) * V.NL)
 
     def row(q):
         return S[q * V.NL : (q + 1) * V.NL]
 
-    row(V.ETA)[:], row(V.BETA)[:], row(V.LAM0)[:], row(V.LAM1)[:] = eta, beta, 1.0, lam1
-    row(V.W0)[:], row(V.W1)[:] = start
-    loss0 = 0.5 * (start[0] ** 2 + lam1 * start[1] ** 2)
-    row(V.CONV)[:], row(V.DIV)[:] = 1e-12 * loss0, 1e6 * loss0
-    _burst(S, n, r, CODES[optimizer])
+    row(V.ETA)[:], row(V.BETA)[:] = eta, beta
+    for i in range(d):
+        row(V.coord_row(i, V.LAM))[:] = lam[i]
+        row(V.coord_row(i, V.W))[:] = start[i]
+    loss0 = 0.5 * (lam * start**2).sum(axis=0)
+    row(V.CONV)[:], row(V.DIV)[:] = 1e-8 * loss0, 1e3 * loss0
+    if d == 2:
+        _burst(S, n, r, CODES[optimizer])
+    else:
+        _burst_d(S, d, n, r, CODES[optimizer])
     for lane in range(V.NL):
-        lam = (1.0, lam1[lane])
-        ref = _reference(
-            optimizer, eta[lane], beta[lane], lam, start[:, lane], row(V.CONV)[lane],
-            row(V.DIV)[lane], n, r,
+        lanes, coords = _reference(
+            optimizer, eta[lane], beta[lane], list(lam[:, lane]), list(start[:, lane]),
+            row(V.CONV)[lane], row(V.DIV)[lane], n, r,
         )  # fmt: skip
-        got = (
-            row(V.STOPK)[lane],
-            row(V.STOPLOSS)[lane],
-            [row(V.FRZ0)[lane], row(V.FRZ1)[lane]],
-            row(V.LOSSR)[lane],
-            [row(V.W0)[lane], row(V.W1)[lane]],
-            [row(V.V0)[lane], row(V.V1)[lane]] if optimizer != "gd" else [0.0, 0.0],
-            [row(V.WP0)[lane], row(V.WP1)[lane]],
-        )
-        flat = [ref[0], ref[1], *ref[2], ref[3], *ref[4], *ref[5], *ref[6]]
-        flat_got = [got[0], got[1], *got[2], got[3], *got[4], *got[5], *got[6]]
-        assert all(_same(a, b) for a, b in zip(flat_got, flat, strict=True)), (lane, got, ref)
+        got = [row(q)[lane] for q in (V.STOPK, V.STOPLOSS, V.LOSSR, V.ANYFRZ)]
+        assert all(_same(a, b) for a, b in zip(got, lanes, strict=True)), (lane, got, lanes)
+        for i, (w, v, wp, frz) in enumerate(coords):
+            got = [row(V.coord_row(i, q))[lane] for q in (V.W, V.V, V.WP, V.FRZ)]
+            ref = [w, got[1] if v is None else v, wp, frz]
+            assert all(_same(a, b) for a, b in zip(got, ref, strict=True)), (lane, i, got, ref)
     # the lanes cover the cases
-    assert {0.0} < set(row(V.STOPK)) and 1.0 in set(row(V.FRZ0)) | set(row(V.FRZ1))
+    assert {0.0} < set(row(V.STOPK)) and 1.0 in set(row(V.ANYFRZ))
 
 
-def test_checkpoints_rotate():
-    S = np.zeros(V.NROWS * V.NL)
-    S[V.W0 * V.NL : (V.WP1 + 1) * V.NL] = np.arange(6 * V.NL)
-    S[V.CK_CUR * V.NL : (V.CK_CUR + 6) * V.NL] = -1.0
+@pytest.mark.parametrize("d", [2, 3])
+def test_checkpoints_rotate(d):
+    S = np.zeros(V.n_rows(d) * V.NL)
+
+    def rows(i, q, k=3):
+        return S[V.coord_row(i, q) * V.NL : V.coord_row(i, q + k) * V.NL]
+
+    for i in range(d):
+        rows(i, V.W)[:] = np.arange(3 * V.NL) + 100 * i  # w, v, wp
+        rows(i, V.CK_CUR)[:] = -1.0 - i
     S[V.DIV * V.NL : (V.DIV + 1) * V.NL] = np.inf
-    state = S[V.W0 * V.NL : (V.WP1 + 1) * V.NL].copy()
-    _burst(S, 1, 0, CODES["heavy_ball"])
-    assert (S[V.CK_PREV * V.NL : (V.CK_PREV + 6) * V.NL] == -1.0).all()
-    assert (S[V.CK_CUR * V.NL : (V.CK_CUR + 6) * V.NL] == state).all()
+    state = [rows(i, V.W).copy() for i in range(d)]
+    if d == 2:
+        _burst(S, 1, 0, CODES["heavy_ball"])
+    else:
+        _burst_d(S, d, 1, 0, CODES["heavy_ball"])
+    for i in range(d):
+        assert (rows(i, V.CK_PREV) == -1.0 - i).all()
+        assert (rows(i, V.CK_CUR) == state[i]).all()
 
 
 def test_burst_is_packed_512_bit_code():
     if not numba.config.ENABLE_AVX:
         pytest.skip("no AVX on this machine")
-    S = np.zeros(V.NROWS * V.NL)
+    S = np.zeros(V.n_rows(2) * V.NL)
     _burst(S, 1, 0, 1)
     asm = next(iter(_burst.inspect_asm().values()))
     packed = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)pd\s+.*\b[yz]mm\d", ln)]
