@@ -123,9 +123,29 @@ def _emit_step(builder, optimizer, eta, beta, lam, w, v):
     return builder.fadd(w, v), v
 
 
+def _emit_stop_tests(builder, vt, var, losses, k, k_int, r):
+    """The stopping tests of step k on each group's loss: the first k with
+    ``not (loss <= div) or loss <= conv`` and its loss go to stopk / stoploss (blends, no
+    branch), and the loss of step r to lossr."""
+    zero = vt.const(0.0)
+    for g, loss in enumerate(losses):
+        stop = builder.or_(
+            builder.fcmp_unordered(">", loss, builder.load(var["div", g])),
+            builder.fcmp_ordered("<=", loss, builder.load(var["conv", g])),
+        )
+        stopk = builder.load(var["stopk", g])
+        first = builder.and_(stop, builder.fcmp_ordered("==", stopk, zero))
+        builder.store(builder.select(first, k, stopk), var["stopk", g])
+        stoploss = builder.load(var["stoploss", g])
+        builder.store(builder.select(first, loss, stoploss), var["stoploss", g])
+    with builder.if_then(builder.icmp_signed("==", k_int, r), likely=False):
+        for g, loss in enumerate(losses):
+            builder.store(loss, var["lossr", g])
+
+
 def _emit_loop(builder, vt, optimizer, var, n, r):
     """The step loop for one optimizer; ``var[name, g]`` are the allocas of the state."""
-    half, zero = vt.const(0.5), vt.const(0.0)
+    half = vt.const(0.5)
     with cgutils.for_range(builder, n) as loop:
         k_int = builder.add(loop.index, ir.Constant(_I64, 1))
         k = vt.index(builder, k_int)
@@ -149,19 +169,8 @@ def _emit_loop(builder, vt, optimizer, var, n, r):
                     put(f"v{i}", v)
                 term = builder.fmul(lam, builder.fmul(w, w))
                 s = term if s is None else builder.fadd(s, term)
-            loss = builder.fmul(half, s)
-            losses.append(loss)
-            stop = builder.or_(
-                builder.fcmp_unordered(">", loss, get("div")),
-                builder.fcmp_ordered("<=", loss, get("conv")),
-            )
-            stopk = get("stopk")
-            first = builder.and_(stop, builder.fcmp_ordered("==", stopk, zero))
-            put("stopk", builder.select(first, k, stopk))
-            put("stoploss", builder.select(first, loss, get("stoploss")))
-        with builder.if_then(builder.icmp_signed("==", k_int, r), likely=False):
-            for g, loss in enumerate(losses):
-                builder.store(loss, var["lossr", g])
+            losses.append(builder.fmul(half, s))
+        _emit_stop_tests(builder, vt, var, losses, k, k_int, r)
 
 
 _LANE_IN = {"eta": ETA, "beta": BETA, "conv": CONV, "div": DIV, "stopk": STOPK,
@@ -377,28 +386,8 @@ def _emit_loop_d(builder, vt, optimizer, var, d, n, r, slot, crow):
                     builder.store(v, slot(crow(i, V), g), align=8)
                 s = builder.fadd(builder.load(var["s", g]), builder.fmul(lam, builder.fmul(w, w)))
                 builder.store(s, var["s", g])
-        losses = []
-        for g in range(GROUPS):
-
-            def get(name, g=g):
-                return builder.load(var[name, g])
-
-            def put(name, value, g=g):
-                builder.store(value, var[name, g])
-
-            loss = builder.fmul(half, get("s"))
-            losses.append(loss)
-            stop = builder.or_(
-                builder.fcmp_unordered(">", loss, get("div")),
-                builder.fcmp_ordered("<=", loss, get("conv")),
-            )
-            stopk = get("stopk")
-            first = builder.and_(stop, builder.fcmp_ordered("==", stopk, zero))
-            put("stopk", builder.select(first, k, stopk))
-            put("stoploss", builder.select(first, loss, get("stoploss")))
-        with builder.if_then(builder.icmp_signed("==", k_int, r), likely=False):
-            for g, loss in enumerate(losses):
-                builder.store(loss, var["lossr", g])
+        losses = [builder.fmul(half, builder.load(var["s", g])) for g in range(GROUPS)]
+        _emit_stop_tests(builder, vt, var, losses, k, k_int, r)
 
 
 @intrinsic
