@@ -89,7 +89,7 @@ def sweep_quadratic(
     """
     n = status.shape[0]
     nl = NL * 8 // proto.itemsize  # lanes per tile
-    n_tiles = max(1, min(MAX_TILES, n // (8 * nl)))
+    n_tiles = max(1, min(MAX_TILES, n // (64 * nl)))
     for k in prange(n_tiles):
         blocks.run_tile(
             np.int64(lo),
