@@ -95,7 +95,6 @@ FLOOR = 1e-200  # e_t^2 at or below this at t = 0, B, 2B, ... freezes a coordina
 MAX_FLOAT32 = 3.4028234663852886e38  # the largest finite float32 (dtype = 'float32')
 FLOOR32 = 2.0**-80  # FLOOR for dtype = 'float32' (~8.3e-25, exact in float32)
 DET_RTOL = 1e-10  # order-2 fit only when det > DET_RTOL * ff (sums divided by xx)
-N_SUMS = 5  # xx, xf, ff, rxf, rff
 BLOCK = 32  # rate-window block length (see the module docstring)
 
 
@@ -132,23 +131,6 @@ def fit_rate(xx, xf, ff, rxf, rff, sigma, order):
                 return max(abs(sigma - 0.5 * p + s), abs(sigma - 0.5 * p - s))
             return math.sqrt(abs(sigma * gamma))  # complex pair: |z|^2 = z1 z2
     return abs(sigma + rxf)
-
-
-@jit
-def add_equation(sums, x, x1, f, f1, order):
-    """The window sums (xx, xf, ff, rxf, rff) plus the equation of one step.
-
-    x, x1 = x_t, x_{t-1}; f, f1 = F_t, F_{t-1} with F_t = x_t - sigma x_{t-1}. Order 1
-    adds to xx and rxf only.
-    """
-    xx, xf, ff, rxf, rff = sums
-    xx = xx + x1 * x1
-    rxf = rxf + f * x1
-    if order == 2:
-        xf = xf + x1 * f1
-        ff = ff + f1 * f1
-        rff = rff + f * f1
-    return (xx, xf, ff, rxf, rff)
 
 
 @jit

@@ -190,6 +190,21 @@ def _array_args(S):
     return None
 
 
+def _slots(context, builder, array_type, array, vt):
+    """slot(row, g): a pointer to vector g of row ``row`` (an int or an i64 value) of the
+    array, whose rows hold GROUPS vectors of type ``vt``."""
+    data = context.make_array(array_type)(context, builder, array).data
+    base = builder.bitcast(data, vt.ty.as_pointer())
+
+    def slot(row, g):
+        if isinstance(row, int):
+            return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
+        index = builder.add(builder.mul(row, ir.Constant(_I64, GROUPS)), ir.Constant(_I64, g))
+        return builder.gep(base, [index])
+
+    return slot
+
+
 @intrinsic
 def dynamics_burst(typingctx, S, n, r, optimizer):
     """Advance the lanes of a 2-coordinate ``S`` by n steps (see the module docstring).
@@ -204,11 +219,7 @@ def dynamics_burst(typingctx, S, n, r, optimizer):
 
     def codegen(context, builder, signature, args):
         array, n, r, optimizer = args
-        data = context.make_array(signature.args[0])(context, builder, array).data
-        base = builder.bitcast(data, vt.ty.as_pointer())
-
-        def slot(row, g):
-            return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
+        slot = _slots(context, builder, signature.args[0], array, vt)
 
         for i in (0, 1):  # the checkpoint rotation
             for q in range(3):
@@ -325,11 +336,7 @@ def window_sums(typingctx, Q, n, block, optimizer):
 
     def codegen(context, builder, signature, args):
         array, n, block, optimizer = args
-        data = context.make_array(signature.args[0])(context, builder, array).data
-        base = builder.bitcast(data, _F64.ty.as_pointer())
-
-        def slot(row, g):
-            return builder.gep(base, [ir.Constant(_I64, row * GROUPS + g)])
+        slot = _slots(context, builder, signature.args[0], array, _F64)
 
         var = {}
         for g in range(GROUPS):
@@ -405,14 +412,7 @@ def dynamics_burst_d(typingctx, S, d, n, r, optimizer):
 
     def codegen(context, builder, signature, args):
         array, d, n, r, optimizer = args
-        data = context.make_array(signature.args[0])(context, builder, array).data
-        base = builder.bitcast(data, vt.ty.as_pointer())
-
-        def slot(row, g):  # row: an i64 value or a Python int
-            if isinstance(row, int):
-                row = ir.Constant(_I64, row)
-            index = builder.add(builder.mul(row, ir.Constant(_I64, GROUPS)), ir.Constant(_I64, g))
-            return builder.gep(base, [index])
+        slot = _slots(context, builder, signature.args[0], array, vt)
 
         def crow(i, q):
             return builder.add(
