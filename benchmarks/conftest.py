@@ -50,5 +50,14 @@ def pytest_terminal_summary(terminalreporter, config):
     single = _median(config, "test_w1_kernel_float32")
     if kernel and single:
         tr.write_line(f"kernel, float64 / float32:               {kernel / single:.2f}x")
+    with_sums = _median(config, "test_w1_write_and_verify[checksums]")
+    without = _median(config, "test_w1_write_and_verify[no-checksums]")
+    if with_sums and without:
+        tr.write_line(
+            f"Parquet write + read, page checksums on / off: {with_sums / without:.2f}x "
+            f"({with_sums:.3f} s / {without:.3f} s)"
+        )
+    if kernel:
+        tr.write_line(f"end to end / kernel:                     {engine / kernel:.2f}x")
     if python:
         tr.write_line(f"pure-Python loop (extrapolated to W1) / end to end: {python / engine:.0f}x")

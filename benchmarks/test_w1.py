@@ -118,6 +118,51 @@ def test_w1_kernel_one_thread(benchmark, w1, full_size):
     _bench_kernel(benchmark, w1, full_size, 1, rounds=3)
 
 
+@pytest.fixture(scope="module")
+def w1_tables(w1):
+    """W1's rows as the Arrow tables of its parts (131,072 rows each), computed once."""
+    from fastdescent import store
+    from fastdescent.runner import DEFAULT_CHUNK_SIZE, ChunkPlan
+
+    engine = Engine(w1)
+    plan = ChunkPlan(w1.size, DEFAULT_CHUNK_SIZE)
+    tables = []
+    with _threads(THREADS):
+        for i in range(plan.n_chunks):
+            lo, hi = plan.bounds(i)
+            cols = engine.kernel(lo, hi - lo)
+            cols.update(engine.coordinates(lo, hi))
+            tables.append(store.to_table(engine.schema(), cols))
+    return tables
+
+
+@pytest.mark.benchmark(group="momentum|w1-parquet")
+@pytest.mark.parametrize("checksums", [True, False], ids=["checksums", "no-checksums"])
+def test_w1_write_and_verify(benchmark, w1_tables, tmp_path_factory, full_size, checksums):
+    """Write W1's parts as the store does (zstd, one row group), then read them back, with
+    Parquet page checksums written and verified or not: the checksums' cost."""
+    import pyarrow.parquet as pq
+
+    def write_and_read():
+        out = tmp_path_factory.mktemp("parts")
+        paths = []
+        for i, table in enumerate(w1_tables):
+            path = out / f"part-{i:05d}.parquet"
+            pq.write_table(
+                table,
+                path,
+                row_group_size=table.num_rows,
+                compression="zstd",
+                use_dictionary=["status"],
+                write_page_checksum=checksums,
+            )
+            paths.append(str(path))
+        return pq.read_table(paths, page_checksum_verification=checksums).num_rows
+
+    rows = benchmark.pedantic(write_and_read, rounds=5 if full_size else 1)
+    assert rows == w1.size
+
+
 @pytest.mark.benchmark(group="momentum|w1")
 def test_w1_numpy_baseline(benchmark, w1, full_size):
     """The NumPy-vectorised baseline of the same workload (same outputs, bit for bit)."""

@@ -5,29 +5,54 @@
     fastdescent.run(spec, out="results/momentum")               # a Parquet results directory
     df = fastdescent.load("results/momentum", columns=["lr", "beta", "rate"])
 
-Importing the package compiles nothing and imports neither pyarrow nor matplotlib;
-``run`` and ``load`` bring in what they need on first use.
+Importing the package compiles nothing and imports nothing heavy (not even NumPy):
+``run``, ``load`` and the spec classes bring in what they need on first use, so that the
+``fastdescent`` command starts handling Ctrl-C within milliseconds.
 """
 
 from __future__ import annotations
 
 __version__ = "0.2.0"
-__all__ = ["SpecError", "SweepSpec", "load", "parse_spec", "run"]
+__all__ = ["SpecError", "SweepSpec", "estimate", "load", "parse_spec", "run"]
 
-from .spec import SpecError, SweepSpec, parse_spec
+_FROM_SPEC = ("SpecError", "SweepSpec", "parse_spec")
 
 
-def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=None):
+def __getattr__(name):
+    if name in _FROM_SPEC:
+        from . import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module 'fastdescent' has no attribute {name!r}")
+
+
+def run(
+    spec, out=None, threads=None, chunk_size=None, resume=True, progress=None, force=False
+):
     """Run a sweep; see ``fastdescent.runner.run``."""
     from .runner import run as _run
 
     return _run(
-        spec, out=out, threads=threads, chunk_size=chunk_size, resume=resume, progress=progress
+        spec,
+        out=out,
+        threads=threads,
+        chunk_size=chunk_size,
+        resume=resume,
+        progress=progress,
+        force=force,
     )
 
 
-def load(directory, columns=None, filters=None):
+def load(directory, columns=None, filters=None, allow_partial=False):
     """Load a results directory as a DataFrame; see ``fastdescent.store.load``."""
     from .store import load as _load
 
-    return _load(directory, columns=columns, filters=filters)
+    return _load(directory, columns=columns, filters=filters, allow_partial=allow_partial)
+
+
+def estimate(spec, out=None, threads=None):
+    """Rows, disk and worst-case time of a sweep, before any work; see
+    ``fastdescent.runner.estimate``."""
+    from .runner import estimate as _estimate
+
+    return _estimate(spec, out=out, threads=threads)

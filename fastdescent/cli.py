@@ -1,26 +1,50 @@
 """The ``fastdescent`` command: ``run`` a sweep spec, ``info`` about a results directory.
 
-User errors (bad spec, unusable directory, bad option) print one line and exit 2; an
-interruption (Ctrl-C) keeps the finished chunks, says how to resume and exits 130.
+Exit status:
+- 0: done;
+- 2: a user error (bad spec, unusable directory, a directory in use, a sweep too large
+  without --yes, a bad option, a full disk): one line ``fastdescent: error: ...`` on
+  stderr, no traceback, and nothing written unless the run had started (then its
+  finished parts are intact and the same command resumes);
+- 130 / 143: interrupted by SIGINT (Ctrl-C) / SIGTERM: the finished chunks are kept and
+  the message says how to resume;
+- 141: standard output closed early (``fastdescent info DIR | head -1``), quietly.
+
+Warnings about a valid spec print as one line ``fastdescent: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that clean-up runs as for Ctrl-C."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="fastdescent",
         description="Run gradient-descent sweeps and inspect their results.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run a sweep spec (TOML), writing Parquet results")
     r.add_argument("spec", help="sweep spec, a TOML file")
     r.add_argument("--out", help="results directory (default: results/<name>)")
@@ -32,39 +56,47 @@ def _parser() -> argparse.ArgumentParser:
         help="start over instead of resuming a partly finished run in --out",
     )
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the estimated rows, disk and time, and stop (nothing is written)",
+    )
+    r.add_argument(
+        "--yes",
+        action="store_true",
+        help="run a sweep above the size limit (1e9 trajectories) or the free disk",
+    )
     i = sub.add_parser("info", help="describe a results directory")
     i.add_argument("dir", help="results directory")
     i.add_argument("--json", action="store_true", help="print the manifest as JSON")
     return p
 
 
-def _run(args) -> int:
+def _run(args, state) -> int:
     from . import runner
     from .spec import parse_spec
 
     spec = parse_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / spec.name
+    if args.dry_run:
+        print(f"sweep      {spec.name} -> {out}")
+        print(runner.describe_estimate(spec, out=out, threads=args.threads))
+        return 0
     print(
         f"fastdescent: {spec.name}: {spec.size:,} trajectories of {spec.optimizer} on "
         f"{spec.problem}, up to {spec.steps} steps -> {out}",
         file=sys.stderr,
     )
-    try:
-        runner.run(
-            spec,
-            out=out,
-            threads=args.threads,
-            chunk_size=args.chunk_size,
-            resume=not args.no_resume,
-            progress=False if args.quiet else None,
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\nfastdescent: interrupted; finished chunks are kept in {out}. "
-            f"Run the same command again to compute the rest.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+    state["out"] = out
+    runner.run(
+        spec,
+        out=out,
+        threads=args.threads,
+        chunk_size=args.chunk_size,
+        resume=not args.no_resume,
+        progress=False if args.quiet else None,
+        force=args.yes,
+    )
     _print_info(out)
     print(
         f"results: {out}  (pandas: fastdescent.load({str(out)!r}) or "
@@ -76,50 +108,118 @@ def _run(args) -> int:
 def _print_info(directory: Path) -> None:
     from . import store
 
-    m = store.read_manifest(directory)
-    if m is None:
-        raise store.SweepDirError(
-            f"{directory}: not a fastdescent results directory (no {store.MANIFEST})"
-        )
-    status = store.load(directory, columns=["status"])["status"].value_counts()
+    m = store.open_manifest(directory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", store.PartialSweepWarning)
+        status = store.load(directory, columns=["status"], allow_partial=True)["status"]
+    status = status.value_counts()
     spec = m["spec"]
     n_done = len(m["chunks_done"])
     steps = m.get("trajectory_steps", 0)
     kernel = m["kernel_seconds"]
+    done_rows = store.rows_done(m)
+    if m["complete"]:
+        state = f"complete ({n_done}/{m['n_chunks']} chunks)"
+    else:
+        state = (
+            f"incomplete: {n_done} of {m['n_chunks']} chunks; run the same `fastdescent run` "
+            "command again to compute the rest"
+        )
     lines = [
         f"sweep      {spec['name']}  (spec hash {m['spec_hash'][:16]}, fastdescent {m['version']})",
         f"problem    {spec['problem']} {json.dumps(spec['problem_params'])}",
         f"optimizer  {spec['optimizer']}, steps {spec['steps']}, {spec.get('dtype', 'float64')}, "
         f"stop {json.dumps(spec['stop'])}",
         "axes       " + "; ".join(f"{k} {json.dumps(v)}" for k, v in spec["axes"].items()),
-        f"rows       {int(status.sum()):,} of {m['n_trajectories']:,} "
-        f"({n_done}/{m['n_chunks']} chunks{'' if m['complete'] else ', INCOMPLETE'})",
+        f"rows       {done_rows:,} of {m['n_trajectories']:,}",
+        f"state      {state}",
         "status     " + ", ".join(f"{k} {int(v):,}" for k, v in status.items()),
         f"timing     kernel {kernel:.2f} s, write {m['write_seconds']:.2f} s, "
         f"total {m['total_seconds']:.2f} s; "
         f"{steps / kernel if kernel else 0:.3g} trajectory-steps/s in the kernel",
     ]
+    others = store.other_files(directory, m)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        lines.append(f"not read   {shown} (not parts of this sweep)")
+    rejected = directory / store.REJECTED
+    if rejected.is_dir():
+        n = sum(1 for _ in rejected.iterdir())
+        lines.append(f"rejected   {n} file(s) in {rejected} (failed verification; kept for you)")
     print("\n".join(lines))
 
 
-def main(argv=None) -> int:
-    from .spec import SpecError
-    from .store import SweepDirError
+def _info(args) -> int:
+    if args.json:
+        from . import store
 
-    args = _parser().parse_args(argv)
+        print(json.dumps(store.open_manifest(Path(args.dir)), indent=1))
+    else:
+        _print_info(Path(args.dir))
+    return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"fastdescent: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
+def _interrupted(state, code) -> int:
+    out = state.get("out")
+    if out is not None:
+        text = (
+            f"interrupted; finished chunks are kept in {out}. Run the same command again to "
+            "compute the rest."
+        )
+    else:
+        text = "interrupted before any work started. Run the same command again to start."
+    print(f"\nfastdescent: {text}", file=sys.stderr)
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout was closed by its reader: point it at /dev/null so that the final flush
+    does not complain, and exit quietly as Unix tools do."""
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.json:
-            from . import store
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_PIPE
 
-            print(json.dumps(store.read_manifest(Path(args.dir)), indent=1))
-        else:
-            _print_info(Path(args.dir))
-        return 0
-    except (SpecError, SweepDirError, FileNotFoundError, NotImplementedError, ValueError) as exc:
-        print(f"fastdescent: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+
+def main(argv=None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    state = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            args = _parser().parse_args(argv)
+            try:
+                return _run(args, state) if args.command == "run" else _info(args)
+            except (ValueError, OSError, NotImplementedError, MemoryError, RecursionError) as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                print(f"fastdescent: error: {_one_line(exc)}", file=sys.stderr)
+                return EXIT_USAGE
+    except KeyboardInterrupt:
+        return _interrupted(state, EXIT_INTERRUPTED)
+    except Terminated:
+        return _interrupted(state, EXIT_TERMINATED)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,23 @@
-"""Orchestration: chunk plan, threads, progress, resume. Plain Python around the kernels.
+"""Orchestration: size guard, chunk plan, threads, progress, resume and repair. Plain
+Python around the kernels.
 
 A chunk (a range of trajectory ids) is the unit of everything: one kernel call, one
-Parquet part, one progress tick, one resume record.
+Parquet part, one progress tick, one resume record. While the kernel computes chunk
+i + 1 (it releases the GIL), a writer thread turns chunk i into a Parquet part and then
+records it in the manifest, in chunk order, so the manifest never lists a part that is
+not complete.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import queue
 import sys
+import threading
 import time
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +27,13 @@ from . import __version__
 from .spec import parse_spec
 
 DEFAULT_CHUNK_SIZE = 131_072  # >= 1e5 rows per row group (PITFALLS), ~13 MB per chunk
+#: grids above this many trajectories need force=True (--yes)
+MAX_TRAJECTORIES = 10**9
+#: bytes per row and column on disk: W1 (14 columns, zstd, page checksums) takes 0.99;
+#: columns of less regular numbers take more, so the estimate allows twice that
+BYTES_PER_CELL = 2.0
+#: measured on W1 (2 threads: 2.0e9 trajectory-steps/s), per thread; d > 2 costs d / 2
+STEPS_PER_SECOND_PER_THREAD = 1.0e9
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,94 @@ class ChunkPlan:
         return lo, min(lo + self.chunk_size, self.size)
 
 
+# ---------------------------------------------------------------------------------------
+# size guard
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a sweep will cost, before any work: rows, bytes on disk, seconds (an upper
+    bound: every trajectory running all its steps), and the free disk at ``out``."""
+
+    rows: int
+    bytes: float
+    seconds: float
+    threads: int
+    free_bytes: int | None
+
+    def lines(self) -> list[str]:
+        out = [
+            f"rows       {self.rows:,} trajectories",
+            f"disk       about {_size(self.bytes)}"
+            + (f" ({_size(self.free_bytes)} free)" if self.free_bytes is not None else ""),
+            f"time       at most {_duration(self.seconds)} on {self.threads} thread"
+            + ("s" if self.threads > 1 else "")
+            + " (less when runs stop early)",
+        ]
+        return out
+
+    def problems(self, limit: int | None = None) -> list[str]:
+        """Reasons to refuse the sweep without force=True (empty if none); ``limit``
+        defaults to MAX_TRAJECTORIES."""
+        limit = MAX_TRAJECTORIES if limit is None else limit
+        out = []
+        if self.rows > limit:
+            out.append(f"{self.rows:,} trajectories is more than the limit of {limit:,}")
+        if self.free_bytes is not None and self.bytes > self.free_bytes:
+            out.append(
+                f"it needs about {_size(self.bytes)} of disk and {_size(self.free_bytes)} are free"
+            )
+        return out
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def _duration(s: float) -> str:
+    for unit, length in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if s >= 2 * length:
+            return f"{s / length:.3g} {unit}"
+    return f"{s:.3g} s"
+
+
+def estimate(spec, out=None, threads=None) -> Estimate:
+    """Estimate a sweep's rows, disk (at BYTES_PER_CELL per value) and worst-case time
+    (at STEPS_PER_SECOND_PER_THREAD trajectory-steps per second and thread) before any
+    work. ``out``: the results directory, to read the free disk there."""
+    import numba
+
+    spec = parse_spec(spec)
+    n_threads = threads or numba.config.NUMBA_NUM_THREADS
+    columns = 1 + len(spec.axis_names) + 3 + 6  # traj, axes, derived, metrics
+    dim = spec.problem_params.get("dim", 2)
+    work = float(spec.size) * spec.steps * max(1.0, dim / 2)
+    free = None
+    if out is not None:
+        from .store import disk_free
+
+        free = disk_free(Path(out))
+    return Estimate(
+        rows=spec.size,
+        bytes=float(spec.size) * columns * BYTES_PER_CELL,
+        seconds=work / (STEPS_PER_SECOND_PER_THREAD * n_threads),
+        threads=n_threads,
+        free_bytes=free,
+    )
+
+
+class SweepTooLargeError(ValueError):
+    """A sweep above the size limits, run without force=True (--yes)."""
+
+
+# ---------------------------------------------------------------------------------------
+# small helpers
+
+
 @contextlib.contextmanager
 def _threads(n):
     """Run the block with n Numba threads (numba.set_num_threads is per calling thread)."""
@@ -45,7 +149,7 @@ def _threads(n):
         yield
         return
     limit = numba.config.NUMBA_NUM_THREADS
-    if not (isinstance(n, int) and 1 <= n <= limit):
+    if isinstance(n, bool) or not (isinstance(n, int) and 1 <= n <= limit):
         raise ValueError(f"threads = {n!r}: expected an integer in 1..{limit} (NUMBA_NUM_THREADS)")
     before = numba.get_num_threads()
     numba.set_num_threads(n)
@@ -65,6 +169,11 @@ def _check_chunk_size(chunk_size):
     ):
         raise ValueError(f"chunk_size = {chunk_size!r}: expected an integer >= 1")
     return int(chunk_size)
+
+
+def _say(text: str) -> None:
+    """One line for the user on stderr (repairs, notes)."""
+    print(f"fastdescent: {text}", file=sys.stderr, flush=True)
 
 
 class _Progress:
@@ -109,24 +218,49 @@ class _Progress:
             self.bar.close()
 
 
-def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=None):
+# ---------------------------------------------------------------------------------------
+# run
+
+
+def run(
+    spec,
+    out=None,
+    threads=None,
+    chunk_size=None,
+    resume=True,
+    progress=None,
+    force=False,
+):
     """Run a sweep.
 
     spec: a dict (the TOML keys), a path to a TOML file, or a SweepSpec. Validated in full
     before any work starts (``SpecError``).
     out: None -> return a pandas DataFrame with one row per trajectory (the Parquet
     columns); a directory -> write Parquet parts and ``_sweep.json`` there and return its
-    Path. An existing directory of the same sweep is resumed (only missing chunks are
-    computed) unless resume=False, which starts it over; a directory holding another
-    sweep, or anything else, is refused.
+    Path. The directory is locked while the run owns it (a second run into it raises
+    ``DirectoryInUseError``). An existing directory of the same sweep is resumed: its
+    parts are verified, damaged or foreign ones are moved to ``DIR/_rejected/`` and
+    recomputed, a missing or damaged manifest is rebuilt from the parts that verify, and
+    only missing chunks are computed. resume=False starts it over. A directory holding
+    another sweep, or files that are not a sweep's, is refused.
     threads: Numba threads (default: all cores). chunk_size: trajectories per chunk
     (default 131,072). progress: True -> progress on stderr (a tqdm bar on a terminal, a
     line per chunk otherwise), False -> silent, None -> on when writing a directory,
     off when returning a DataFrame.
+    force: run a grid above MAX_TRAJECTORIES trajectories or needing more disk than is
+    free (otherwise ``SweepTooLargeError`` with the estimate; see ``estimate``).
     Results are identical whatever threads, chunk_size or resume history.
     """
     spec = parse_spec(spec)
     size = _check_chunk_size(chunk_size)
+    est = estimate(spec, out=out, threads=threads)
+    problems = est.problems()
+    if problems and not force:
+        raise SweepTooLargeError(
+            f"sweep {spec.name!r} is too large to start without force=True (--yes): "
+            f"{'; '.join(problems)}; estimate: {est.rows:,} rows, about {_size(est.bytes)} "
+            f"on disk, at most {_duration(est.seconds)} of computing"
+        )
     from .engine import Engine
 
     engine = Engine(spec)
@@ -164,78 +298,332 @@ def _run_in_memory(engine, plan, progress):
     return pa.concat_tables(tables).to_pandas() if tables else schema.empty_table().to_pandas()
 
 
-def _open_directory(engine, directory, chunk_size, explicit, resume):
-    """Check DIR, and return the manifest to continue (a new one if starting afresh)."""
+# ---------------------------------------------------------------------------------------
+# a results directory: check, lock, repair, compute
+
+
+def _check_out(directory: Path) -> None:
+    """Refuse an --out that can't be a results directory, before anything is written."""
+    from . import store
+
+    if directory.exists() and not directory.is_dir():
+        raise store.SweepDirError(f"{directory}: exists and is not a directory")
+    if not directory.is_dir():
+        return
+    try:
+        names = [p.name for p in directory.iterdir()]
+    except OSError as exc:
+        raise store.SweepDirError(f"{directory}: cannot read it ({exc.strerror})") from None
+    ours = [
+        n
+        for n in names
+        if n in (store.MANIFEST, store.LOCK, store.REJECTED)
+        or store._PART.match(n)
+        or store._TEMP.match(n)
+    ]
+    if names and not ours:
+        raise store.SweepDirError(
+            f"{directory}: not empty and not a fastdescent results directory (no "
+            f"{store.MANIFEST} and no parts); choose another --out"
+        )
+
+
+def _make_directory(directory: Path) -> None:
+    from . import store
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store.SweepDirError(
+            f"cannot create the results directory {directory}: {exc.strerror or exc}"
+        ) from None
+
+
+def _new_manifest(spec, columns, plan) -> dict:
+    return {
+        "format": 1,
+        "spec": spec.to_dict(),
+        "spec_hash": spec.hash,
+        "version": __version__,
+        "n_trajectories": spec.size,
+        "columns": columns,
+        "chunk_size": plan.chunk_size,
+        "n_chunks": plan.n_chunks,
+        "chunks_done": [],
+        "complete": False,
+        "kernel_seconds": 0.0,
+        "write_seconds": 0.0,
+        "total_seconds": 0.0,
+        "compile_seconds": None,
+        "trajectory_steps": 0,
+        "runs": [],
+    }
+
+
+def _read_valid_manifest(directory: Path, spec) -> tuple[dict | None, str | None]:
+    """(manifest, None) if DIR has a valid one; (None, reason) if it has a damaged one
+    (moved to _rejected/ unless it names another sweep); (None, None) if none."""
+    from . import store
+
+    try:
+        manifest = store.read_manifest(directory)
+        if manifest is None:
+            return None, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reason = store.validate_manifest(manifest)
+    except store.SweepDirError as exc:
+        manifest, reason = None, str(exc).split("(", 1)[-1].rstrip(")")
+    if reason is None:
+        return manifest, None
+    other = manifest.get("spec_hash") if isinstance(manifest, dict) else None
+    if isinstance(other, str) and len(other) == 64 and other != spec.hash:
+        raise store.SweepDirError(
+            f"{directory} holds another sweep (spec hash {other[:12]}, damaged manifest: "
+            f"{reason}), not this one ({spec.name!r}, {spec.hash[:12]}); choose another --out"
+        )
+    moved = store.reject(directory, directory / store.MANIFEST)
+    _say(f"repair: damaged manifest ({reason}) moved to {moved}; rebuilding it from the parts")
+    return None, reason
+
+
+def _infer_chunk_size(parts: dict, spec_hash: str, n: int) -> int | None:
+    """The chunk size the parts of this sweep were written with, from their footers."""
+    import pyarrow.parquet as pq
+
+    from . import store
+
+    votes = Counter()
+    for i, path in parts.items():
+        try:
+            meta = pq.read_metadata(path)
+            kv = meta.schema.to_arrow_schema().metadata or {}
+            if kv.get(store.HASH_KEY.encode(), b"").decode() != spec_hash:
+                continue
+            stats = meta.row_group(0).column(0).statistics
+            lo, rows = stats.min, meta.num_rows
+        except Exception:
+            continue
+        if i >= 1 and lo % i == 0 and lo > 0:
+            votes[lo // i] += 1
+        elif i == 0 and lo == 0 and rows < n:
+            votes[rows] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _start_over(directory: Path, spec) -> None:
+    """resume=False: delete this sweep's parts and manifest; move anything else named
+    like a part to _rejected/."""
+    from . import store
+
+    store.remove_temporaries(directory)
+    for path in store.part_files(directory).values():
+        if _safe_hash(path) == spec.hash:
+            path.unlink()
+        else:
+            _say(f"moved {path.name} (not a part of this sweep) to {store.reject(directory, path)}")
+    manifest = directory / store.MANIFEST
+    if manifest.exists():
+        manifest.unlink()
+
+
+def _part_hash(path: Path) -> str:
+    import pyarrow.parquet as pq
+
+    from . import store
+
+    kv = pq.read_schema(path).metadata or {}
+    return kv.get(store.HASH_KEY.encode(), b"").decode()
+
+
+def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, ChunkPlan]:
+    """Under the lock: the manifest to continue, reconciled with the parts on disk."""
     from . import store
 
     spec = engine.spec
-    if directory.exists() and not directory.is_dir():
-        raise store.SweepDirError(f"{directory}: exists and is not a directory")
-    manifest = store.read_manifest(directory) if directory.is_dir() else None
-    if manifest is None and directory.is_dir() and any(directory.iterdir()):
+    removed = store.remove_temporaries(directory)
+    if removed:
+        _say(f"repair: removed {len(removed)} temporary file(s) left by an interrupted run")
+    manifest, damaged = _read_valid_manifest(directory, spec)
+    if manifest is not None and manifest["spec_hash"] != spec.hash:
+        old = manifest["spec"].get("name", "?")
         raise store.SweepDirError(
-            f"{directory}: not empty and not a fastdescent results directory (no "
-            f"{store.MANIFEST}); choose another --out"
+            f"{directory} holds another sweep ({old!r}, spec hash {manifest['spec_hash'][:12]}),"
+            f" not this one ({spec.name!r}, {spec.hash[:12]}); choose another --out or delete it"
         )
-    if manifest is not None and manifest.get("spec_hash") != spec.hash:
-        old = manifest.get("spec", {}).get("name", "?")
-        old_hash = str(manifest.get("spec_hash", "?"))[:12]
+    parts = store.part_files(directory)
+    if manifest is None and damaged is None and parts:
+        hashes = {h for p in parts.values() if (h := _safe_hash(p))}
+        if hashes and spec.hash not in hashes:
+            raise store.SweepDirError(
+                f"{directory} holds parts of another sweep (spec hash "
+                f"{sorted(hashes)[0][:12]}), not this one; choose another --out"
+            )
+    if not resume:
+        _start_over(directory, spec)
+        manifest, parts = None, {}
+    elif manifest is not None and manifest["version"] != __version__:
         raise store.SweepDirError(
-            f"{directory} holds another sweep ({old!r}, spec hash {old_hash}), not this one "
-            f"({spec.name!r}, {spec.hash[:12]}); choose another --out or delete it"
-        )
-    if manifest is not None and not resume:
-        store.clear(directory)
-        manifest = None
-    if manifest is not None and manifest.get("version") != __version__:
-        raise store.SweepDirError(
-            f"{directory} was written by fastdescent {manifest.get('version', '?')}, and this "
+            f"{directory} was written by fastdescent {manifest['version']}, and this "
             f"is {__version__}: its rows may differ from what this version computes, so it "
             "is not resumed. Start over with resume=False (--no-resume) or choose another --out"
         )
-    if manifest is not None and explicit and manifest["chunk_size"] != chunk_size:
+    elif manifest is not None and explicit and manifest["chunk_size"] != chunk_size:
         raise store.SweepDirError(
             f"{directory}: this sweep was started with chunk_size = {manifest['chunk_size']}; "
             "resume with the same chunk size (or none), or start over with resume=False "
             "(--no-resume)"
         )
     if manifest is None:
+        if parts and not explicit:
+            chunk_size = _infer_chunk_size(parts, spec.hash, spec.size) or chunk_size
         plan = ChunkPlan(spec.size, chunk_size)
-        manifest = {
-            "format": 1,
-            "spec": spec.to_dict(),
-            "spec_hash": spec.hash,
-            "version": __version__,
-            "n_trajectories": spec.size,
-            "columns": [f.name for f in engine.schema()],
-            "chunk_size": plan.chunk_size,
-            "n_chunks": plan.n_chunks,
-            "chunks_done": [],
-            "complete": False,
-            "kernel_seconds": 0.0,
-            "write_seconds": 0.0,
-            "total_seconds": 0.0,
-            "compile_seconds": None,
-            "trajectory_steps": 0,
-            "runs": [],
-        }
-    directory.mkdir(parents=True, exist_ok=True)
-    store.remove_temporaries(directory)
-    return manifest
+        listed = set()
+        manifest = _new_manifest(spec, [f.name for f in engine.schema()], plan)
+        if parts:
+            _say(f"repair: rebuilding {store.MANIFEST} from the parts that verify")
+    else:
+        plan = ChunkPlan(manifest["n_trajectories"], manifest["chunk_size"])
+        listed = set(manifest["chunks_done"])
+    done = _verify_parts(directory, parts, plan, spec.hash, engine.schema())
+    for i in sorted(listed - done):
+        _say(f"repair: chunk {i} was listed as done but its part is missing or bad: recomputing")
+    manifest["chunks_done"] = sorted(done)
+    manifest["complete"] = len(done) == plan.n_chunks
+    return manifest, plan
+
+
+def _safe_hash(path: Path) -> str | None:
+    try:
+        return _part_hash(path) or None
+    except Exception:
+        return None
+
+
+def _verify_parts(directory, parts, plan, spec_hash, schema) -> set[int]:
+    """Indices of the parts that are this plan's chunks, complete and undamaged (footer
+    and page checksums); every other part is moved to _rejected/ with one line."""
+    from . import store
+
+    done = set()
+    for i, path in sorted(parts.items()):
+        if i >= plan.n_chunks:
+            reason = f"is not a chunk of this sweep (it has {plan.n_chunks} chunks)"
+        else:
+            lo, hi = plan.bounds(i)
+            reason = store.check_part(path, lo, hi, spec_hash, schema) or store.verify_pages(path)
+        if reason is None:
+            done.add(i)
+            continue
+        moved = store.reject(directory, path)
+        _say(f"repair: {path.name} {reason}: moved to {moved}; recomputing it")
+    return done
+
+
+class _Writer:
+    """A thread that turns computed chunks into parts and records them in the manifest,
+    one at a time in submission order. ``submit`` blocks while one chunk is already
+    waiting, so at most two chunks are in memory besides the one being computed."""
+
+    def __init__(self, engine, directory, manifest, plan, run_record, bar):
+        self.engine, self.directory, self.manifest = engine, directory, manifest
+        self.plan, self.run_record, self.bar = plan, run_record, bar
+        self.schema = engine.schema()
+        self.queue = queue.Queue(maxsize=1)
+        self.error = None
+        self.t_prev = time.perf_counter()
+        self.thread = threading.Thread(target=self._loop, name="fastdescent-writer")
+        self.thread.start()
+
+    def submit(self, i, cols, kernel_seconds):
+        self._raise()
+        self.queue.put((i, cols, kernel_seconds))
+
+    def close(self):
+        """Write what was submitted, stop the thread; re-raise a write error."""
+        self.queue.put(None)
+        self.thread.join()
+        self._raise()
+
+    def _raise(self):
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _loop(self):
+        while (item := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:
+                    self.error = _write_error(exc, item[0], self.directory, self.manifest)
+
+    def _write(self, i, cols, kernel_seconds):
+        from . import store
+
+        lo, hi = self.plan.bounds(i)
+        t0 = time.perf_counter()
+        cols.update(self.engine.coordinates(lo, hi))
+        store.write_part(self.directory, i, store.to_table(self.schema, cols))
+        now = time.perf_counter()
+        m = self.manifest
+        m["kernel_seconds"] += kernel_seconds
+        m["write_seconds"] += now - t0
+        m["total_seconds"] += now - self.t_prev
+        self.t_prev = now
+        m["trajectory_steps"] += int(cols["steps"].sum(dtype=np.int64))
+        m["chunks_done"].append(i)
+        m["chunks_done"].sort()
+        m["complete"] = len(m["chunks_done"]) == self.plan.n_chunks
+        self.run_record["chunks"] += 1
+        store.write_manifest(self.directory, m)
+        self.bar.update(hi - lo, i)
+
+
+class SweepWriteError(OSError):
+    """Writing a part or the manifest failed (disk full, I/O error); finished parts are
+    intact and the same command resumes."""
+
+
+def _write_error(exc, chunk, directory, manifest):
+    from . import store
+
+    if not isinstance(exc, OSError):
+        return exc
+    done = len(manifest["chunks_done"])
+    what = "no space left on device" if store.is_disk_full(exc) else (exc.strerror or str(exc))
+    error = SweepWriteError(
+        f"{what} while writing chunk {chunk} to {directory}; the {done} finished "
+        "part(s) are intact: free some space (or fix the problem) and run the same command "
+        "again to resume"
+    )
+    error.errno = exc.errno
+    return error
 
 
 def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress):
+    from . import store
+
+    _check_out(directory)
+    _make_directory(directory)
+    try:
+        lock = store.Lock(directory)
+    except OSError as exc:
+        raise store.SweepDirError(f"cannot lock {directory}: {exc.strerror or exc}") from None
+    try:
+        return _run_locked(engine, directory, chunk_size, explicit, resume, progress)
+    finally:
+        lock.release()
+
+
+def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     import numba
 
     from . import store
 
     t_start = time.perf_counter()
-    manifest = _open_directory(engine, directory, chunk_size, explicit, resume)
-    plan = ChunkPlan(manifest["n_trajectories"], manifest["chunk_size"])
-    done = store.parts_done(directory) & set(range(plan.n_chunks))
-    manifest["chunks_done"] = sorted(done)
-    todo = [i for i in range(plan.n_chunks) if i not in done]
-    schema = engine.schema()
+    manifest, plan = _prepare(engine, directory, chunk_size, explicit, resume)
+    done = set(manifest["chunks_done"])
     t0 = time.perf_counter()
     engine.warm_up()
     compile_seconds = time.perf_counter() - t0
@@ -243,6 +631,8 @@ def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress)
         manifest["compile_seconds"] = compile_seconds
     run_record = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "pid": os.getpid(),
+        "backend": "local",
         "threads": numba.get_num_threads(),
         "chunks": 0,
         "compile_or_load_seconds": compile_seconds,
@@ -251,31 +641,32 @@ def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress)
     store.write_manifest(directory, manifest)
     done_rows = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
     bar = _Progress(progress, plan.size, done_rows, plan.n_chunks)
-    t_prev = t_start
+    todo = (i for i in range(plan.n_chunks) if i not in done)  # lazy: O(done) memory
+    writer = _Writer(engine, directory, manifest, plan, run_record, bar)
+    writer.t_prev = t_start
     try:
         for i in todo:
             lo, hi = plan.bounds(i)
-            table, kernel_seconds = _compute(engine, lo, hi, schema)
             t0 = time.perf_counter()
-            store.write_part(directory, i, table)
-            write_seconds = time.perf_counter() - t0
-            now = time.perf_counter()
-            manifest["kernel_seconds"] += kernel_seconds
-            manifest["write_seconds"] += write_seconds
-            manifest["total_seconds"] += now - t_prev
-            t_prev = now
-            steps = table.column("steps").to_numpy()
-            manifest["trajectory_steps"] += int(steps.sum(dtype=np.int64))
-            manifest["chunks_done"].append(i)
-            manifest["chunks_done"].sort()
-            run_record["chunks"] += 1
-            manifest["complete"] = len(manifest["chunks_done"]) == plan.n_chunks
-            store.write_manifest(directory, manifest)
-            bar.update(hi - lo, i)
+            cols = engine.kernel(lo, hi - lo)
+            writer.submit(i, cols, time.perf_counter() - t0)
     finally:
-        bar.close()
-    manifest["complete"] = len(manifest["chunks_done"]) == plan.n_chunks
-    if not todo:
-        manifest["total_seconds"] += time.perf_counter() - t_prev
-    store.write_manifest(directory, manifest)
+        try:
+            writer.close()
+        finally:
+            bar.close()
+    if run_record["chunks"] == 0:
+        manifest["total_seconds"] += time.perf_counter() - t_start
+        store.write_manifest(directory, manifest)
     return directory
+
+
+def describe_estimate(spec, out=None, threads=None) -> str:
+    """The dry-run text: the estimate's lines and whether the sweep needs --yes."""
+    est = estimate(spec, out=out, threads=threads)
+    text = est.lines()
+    problems = est.problems()
+    if problems:
+        text.append("needs      --yes (force=True): " + "; ".join(problems))
+    return "\n".join(text)
+

@@ -37,7 +37,7 @@ def test_run_and_info(tmp_path, capsys):
     assert len(fastdescent.load(out)) == 16
     assert main(["info", str(out)]) == 0
     info = capsys.readouterr().out
-    assert "rows       16 of 16 (4/4 chunks)" in info
+    assert "rows       16 of 16\nstate      complete (4/4 chunks)" in info
     assert "optimizer  heavy_ball, steps 100, float64, stop" in info
 
 

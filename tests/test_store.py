@@ -34,7 +34,9 @@ def written(spec, tmp_path):
 def test_directory_layout_and_manifest(spec, written):
     parsed = fastdescent.parse_spec(spec)
     parts = sorted(p.name for p in written.iterdir())
-    assert parts == ["_sweep.json"] + [f"part-{i:05d}.parquet" for i in range(4)]
+    assert parts == [".fastdescent.lock", "_sweep.json"] + [
+        f"part-{i:05d}.parquet" for i in range(4)
+    ]
     m = json.loads((written / "_sweep.json").read_text())
     assert m["spec"] == parsed.to_dict() and m["spec_hash"] == parsed.hash
     assert m["version"] == fastdescent.__version__
