@@ -101,7 +101,8 @@ def test_a_locked_directory_is_refused_naming_the_holder(spec, written, tmp_path
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(store.DirectoryInUseError, match=rf"in use by another run \(pid {holder.pid}\)"):
+        message = rf"in use by another run \(pid {holder.pid}\)"
+        with pytest.raises(store.DirectoryInUseError, match=message):
             fastdescent.run(spec, out=written, progress=False)
         other = quadratic_spec("heavy_ball", steps=201, axes=AXES)
         assert main(["run", str(_spec_file(tmp_path, other)), "--out", str(written)]) == 2
@@ -141,7 +142,7 @@ def test_foreign_part_is_rejected_on_resume(spec, expected, written, other_part,
 
 def test_foreign_part_is_refused_by_load_and_info(written, other_part, capsys):
     shutil.copy(other_part, written / "part-00001.parquet")
-    with pytest.raises(store.SweepDirError, match="part-00001.parquet: belongs to another sweep"):
+    with pytest.raises(store.SweepDirError, match=r"part-00001\.parquet: belongs to another sweep"):
         fastdescent.load(written)
     assert main(["info", str(written)]) == 2
     assert "belongs to another sweep" in capsys.readouterr().err
@@ -158,7 +159,7 @@ def test_renamed_part_with_wrong_rows_is_rejected(spec, expected, written, capsy
 
 def test_part_with_the_right_rows_but_other_trajectories_is_rejected(spec, expected, written):
     shutil.copy(written / "part-00000.parquet", written / "part-00001.parquet")
-    with pytest.raises(store.SweepDirError, match="holds traj 0..49, expected 50..99"):
+    with pytest.raises(store.SweepDirError, match=r"holds traj 0\.\.49, expected 50\.\.99"):
         fastdescent.load(written)
     _resume(spec, written)
     assert_same_numbers(fastdescent.load(written), expected)
@@ -262,7 +263,7 @@ def _flip_a_data_byte(path: Path) -> None:
 
 def test_bit_rot_is_detected_and_repaired(spec, expected, written, capsys):
     _flip_a_data_byte(written / "part-00001.parquet")
-    with pytest.raises(store.SweepDirError, match="part-00001.parquet: damaged"):
+    with pytest.raises(store.SweepDirError, match=r"part-00001\.parquet: damaged"):
         fastdescent.load(written)
     m = _resume(spec, written)
     assert "part-00001.parquet damaged" in capsys.readouterr().err
