@@ -138,7 +138,7 @@ def w1_tables(w1):
 
 @pytest.mark.benchmark(group="momentum|w1-parquet")
 @pytest.mark.parametrize("checksums", [True, False], ids=["checksums", "no-checksums"])
-def test_w1_write_and_verify(benchmark, w1_tables, tmp_path_factory, full_size, checksums):
+def test_w1_write_and_verify(benchmark, w1, w1_tables, tmp_path_factory, full_size, checksums):
     """Write W1's parts as the store does (zstd, one row group), then read them back, with
     Parquet page checksums written and verified or not: the checksums' cost."""
     import pyarrow.parquet as pq

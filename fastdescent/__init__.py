@@ -26,9 +26,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastdescent' has no attribute {name!r}")
 
 
-def run(
-    spec, out=None, threads=None, chunk_size=None, resume=True, progress=None, force=False
-):
+def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=None, force=False):
     """Run a sweep; see ``fastdescent.runner.run``."""
     from .runner import run as _run
 

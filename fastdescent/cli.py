@@ -82,11 +82,6 @@ def _run(args, state) -> int:
         print(f"sweep      {spec.name} -> {out}")
         print(runner.describe_estimate(spec, out=out, threads=args.threads))
         return 0
-    print(
-        f"fastdescent: {spec.name}: {spec.size:,} trajectories of {spec.optimizer} on "
-        f"{spec.problem}, up to {spec.steps} steps -> {out}",
-        file=sys.stderr,
-    )
     state["out"] = out
     runner.run(
         spec,

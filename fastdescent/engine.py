@@ -1,14 +1,42 @@
 """From a parsed spec to kernel arguments and result columns, one chunk at a time.
 
-``Engine(spec).compute(lo, hi)`` runs trajectories lo .. hi-1 and returns a dict of
-NumPy columns (the Parquet schema's names). It holds the small per-sweep tables the
-kernels read (axis values, eigenvalues per kappa, start point); nothing here is bigger
-than one chunk.
+``Engine(spec).kernel(lo, n)`` runs trajectories lo .. lo+n-1 and returns the metric
+columns; ``Engine(spec).coordinates(lo, hi)`` gives their ids, axis values and derived
+columns (the Parquet schema's names). Nothing here is bigger than one chunk, whatever the
+axis lengths.
+
+The kernel (``kernels.sweep_quadratic``) decodes ids over four slots (lr, beta, kappa,
+seed; C order, seed fastest) and reads one table per slot: lr values (shape[0],), beta
+values (shape[1],), eigenvalues (shape[2], d) and lambda_max (shape[2],) per kappa
+(seeds are not read). A slot whose table has at most ``Engine.MATERIALISE_MAX`` entries
+(length x row width; the kappa slot's rows hold max(d, 2) eigenvalues and lambda_max) is
+materialised once, as the kernel's whole table. A longer one ("long") is computed per
+chunk, only over the index window the chunk needs, so no table the engine holds or
+builds has more than about MATERIALISE_MAX entries, whatever the axis lengths and d:
+
+- the chunk's id range is split where the fastest long slot q wraps (at multiples of
+  stride_q * len_q, stride_q = the product of the lengths of the slots after q), and so
+  that a piece spans at most MATERIALISE_MAX // (row width) indices of slot q;
+- within one such piece every slot before q is constant, slot q runs through a
+  contiguous window [w0, w1) of its indices, and the slots after q (all short) take
+  every value;
+- so the unchanged kernel runs the piece with shape (1, ..., 1, w1 - w0, len_{q+1}, ...),
+  the tables of the constant slots cut to their one row, slot q's computed for the
+  window only (``SweepSpec.axis_take``; eigenvalues of those kappas only), and the
+  piece's first id re-encoded as (first id) mod stride_q; it writes into slices of the
+  chunk's output arrays.
+
+Each trajectory is computed on its own from its (lr, beta, eigenvalues, lambda_max, start),
+and the windowed tables hold the same numbers as the whole ones (``axis_take`` is
+bit-identical to ``axis_values``; eigenvalues are computed row by row), so the results do
+not depend on MATERIALISE_MAX, bit for bit.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,48 +47,167 @@ from .problems import get_problem
 from .spec import SweepSpec
 
 DERIVED = ("eta", "lambda_min", "lambda_max")
+SLOTS = ("lr", "beta", "kappa", "seed")  # the kernel's slots, C order
+MATERIALISE_MAX = 1 << 20  # table entries materialised per slot (8 MiB of float64)
+
+
+def _readonly(a) -> np.ndarray:
+    """float64, C-contiguous and read-only: every table the kernel gets has the same Numba
+    type (``readonly array(float64, ..., C)``), so it is compiled once."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One kernel call: ids a .. b-1 of the grid, run as ids lo .. lo + b - a - 1 of a grid
+    of shape ``shape`` whose slot s starts at grid index ``offsets[s]``.
+
+    lr (shape[0],), beta (shape[1],), lam (shape[2], max(d, 2)), lam_max (shape[2],): the
+    slots' tables over their windows, float64, C-contiguous, read-only.
+    """
+
+    a: int
+    b: int
+    lo: int
+    shape: np.ndarray
+    offsets: tuple[int, int, int, int]
+    lr: np.ndarray
+    beta: np.ndarray
+    lam: np.ndarray
+    lam_max: np.ndarray
 
 
 class Engine:
-    """Kernel arguments for one sweep (quadratic problem)."""
+    """Kernel arguments for one sweep (quadratic problem).
+
+    shape: int64 (4,), the grid's length in each kernel slot (1 for an axis the sweep
+    lacks). long: the slots (0 lr, 1 beta, 2 kappa) computed per chunk, see the module
+    docstring. lr, beta, lam, lam_max: the materialised tables, None for a long slot.
+    """
+
+    MATERIALISE_MAX = MATERIALISE_MAX
 
     def __init__(self, spec: SweepSpec):
         if spec.problem != "quadratic":
             raise NotImplementedError(f"problem {spec.problem!r} has no kernel yet")
         self.spec = spec
-        quadratic = get_problem("quadratic")
+        self._problem = get_problem("quadratic")
         params = spec.problem_params
         axes = spec.axes
         self.relative_lr = axes["lr"].get("relative_to") == "lambda_max"
-        self.lr = np.ascontiguousarray(spec.axis_values("lr"), dtype=np.float64)
-        self.beta = self._values("beta", 0.0)
-        kappa = self._values("kappa", 1.0) if "kappa" in axes else None
-        lam = quadratic.eigenvalues(kappa, params)
-        lam_min, lam_max = quadratic.lambda_range(kappa, params)
-        self.lam_min = np.ascontiguousarray(lam_min, dtype=np.float64)
-        self.lam_max = np.ascontiguousarray(lam_max, dtype=np.float64)
+        lengths = dict(zip(spec.axis_names, spec.shape, strict=True))
+        self.shape = np.array([lengths.get(name, 1) for name in SLOTS], dtype=np.int64)
+        self.d = params["dim"]
+        # entries per index of each slot's table: eigenvalues (padded to d >= 2) and
+        # lambda_max per kappa
+        self._width = (1, 1, max(self.d, 2) + 1)
+        self._limit = limit = self.MATERIALISE_MAX  # as it was when the engine was built
+        self.long = tuple(
+            s
+            for s in range(3)
+            if SLOTS[s] in axes
+            and self.shape[s] > 1
+            and int(self.shape[s]) * self._width[s] > limit
+        )
+        self._full = [
+            None if s in self.long else self._tables(s, 0, int(self.shape[s])) for s in range(3)
+        ]
+        self.lr = None if self._full[0] is None else self._full[0][0]
+        self.beta = None if self._full[1] is None else self._full[1][0]
+        self.lam, self.lam_max = self._full[2] if self._full[2] is not None else (None, None)
         start = np.asarray(params["start"], dtype=np.float64)
-        n_seed = len(spec.axis_values("seed")) if "seed" in axes else 1
-        self.shape = np.array([len(self.lr), len(self.beta), len(lam), n_seed], dtype=np.int64)
-        self.d = lam.shape[1]
         if self.d < 2:
             # d = 1 runs as d = 2 (the kernel's register path) with a second coordinate of
             # eigenvalue 0 starting at 0: it adds exact zeros to the loss and never enters
             # the rate fit
-            lam = np.pad(lam, ((0, 0), (0, 1)))
             start = np.pad(start, (0, 1))
         self._kernel = kernels.sweep_quadratic
-        self.lam = np.ascontiguousarray(lam)
         self.start = np.ascontiguousarray(start)
         self.optimizer = CODES[spec.optimizer]
         self.order = ORDER[spec.optimizer]
         self.block = block_length(spec.steps)
         self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
 
-    def _values(self, name, default):
-        if name in self.spec.axes:
-            return np.ascontiguousarray(self.spec.axis_values(name), dtype=np.float64)
-        return np.array([default])
+    def _tables(self, slot: int, i0: int, i1: int) -> tuple[np.ndarray, ...]:
+        """Slot ``slot``'s kernel tables over its grid indices i0 .. i1-1.
+
+        lr: (values,); beta: (values,) (0.0 if the sweep has no beta axis); kappa:
+        (eigenvalues (i1 - i0, max(d, 2)), lambda_max (i1 - i0,)), of one row when the
+        sweep has no kappa axis. float64, C-contiguous, read-only.
+        """
+        name = SLOTS[slot]
+        spec = self.spec
+        if slot < 2:
+            if name not in spec.axes:
+                return (_readonly(np.zeros(1)),)
+            if slot in self.long:
+                values = spec.axis_take(name, np.arange(i0, i1, dtype=np.int64))
+            else:
+                values = spec.axis_values(name)[i0:i1]
+            return (_readonly(values),)
+        params = self.spec.problem_params
+        kappa = None
+        if "kappa" in spec.axes:
+            if slot in self.long:
+                kappa = spec.axis_take("kappa", np.arange(i0, i1, dtype=np.int64))
+            else:
+                kappa = spec.axis_values("kappa")[i0:i1]
+        lam = self._problem.eigenvalues(kappa, params)
+        _, lam_max = self._problem.lambda_range(kappa, params)
+        if lam.shape[1] < 2:
+            lam = np.pad(lam, ((0, 0), (0, 1)))  # d = 1 as d = 2, see __init__
+        return _readonly(lam), _readonly(lam_max)
+
+    def _window(self, slot: int, i0: int, i1: int) -> tuple[np.ndarray, ...]:
+        """The tables of ``slot`` over indices i0 .. i1-1: cut from the materialised ones,
+        or computed for the window when the slot is long."""
+        full = self._full[slot]
+        if full is None:
+            return self._tables(slot, i0, i1)
+        if i0 == 0 and i1 == int(self.shape[slot]):
+            return full
+        return tuple(_readonly(table[i0:i1]) for table in full)
+
+    def _pieces(self, lo: int, hi: int):
+        """The kernel calls that run ids lo .. hi-1: Pieces covering them in order."""
+        shape = [int(n) for n in self.shape]
+        if not self.long:
+            if hi > lo:
+                (lr,), (beta,), (lam, lam_max) = self._full
+                yield Piece(lo, hi, lo, self.shape, (0, 0, 0, 0), lr, beta, lam, lam_max)
+            return
+        q = max(self.long)  # the fastest long slot
+        stride = math.prod(shape[q + 1 :])
+        period = stride * shape[q]
+        cap = max(1, self._limit // self._width[q])  # indices of q per piece
+        a = lo
+        while a < hi:
+            # up to the next wrap of slot q, and at most cap indices of it
+            b = min(hi, (a // period + 1) * period, (a // stride + cap) * stride)
+            w0 = (a // stride) % shape[q]
+            w1 = ((b - 1) // stride) % shape[q] + 1
+            offsets = [0, 0, 0, 0]
+            local = list(shape)
+            for s in range(q):
+                offsets[s] = (a // math.prod(shape[s + 1 :])) % shape[s]
+                local[s] = 1
+            offsets[q], local[q] = w0, w1 - w0
+            tables = [self._window(s, offsets[s], offsets[s] + local[s]) for s in range(3)]
+            (lr,), (beta,), (lam, lam_max) = tables
+            yield Piece(
+                a,
+                b,
+                a % stride,
+                np.array(local, dtype=np.int64),
+                tuple(offsets),
+                lr,
+                beta,
+                lam,
+                lam_max,
+            )
+            a = b
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -74,7 +221,12 @@ class Engine:
         )
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
-        """Run the kernel on ids lo .. lo+n-1; the metric columns, each of shape (n,)."""
+        """Run the kernel on ids lo .. lo+n-1; the metric columns, each of shape (n,).
+
+        status int8, steps int32, diverge_step int32, loss0, final_loss, rate float64.
+        One kernel call per Piece (one in all unless an axis is long).
+        """
+        lo, n = int(lo), int(n)
         out = {
             "status": np.empty(n, np.int8),
             "steps": np.empty(n, np.int32),
@@ -84,41 +236,52 @@ class Engine:
             "rate": np.empty(n),
         }
         stop = self.spec.stop
-        self._kernel(
-            np.int64(lo),
-            self.shape,
-            self.lr,
-            self.beta,
-            self.lam,
-            self.lam_max,
-            self.start,
-            self.relative_lr,
-            self.optimizer,
-            self.order,
-            self.spec.steps,
-            float(stop["tol"]),
-            float(stop["diverge"]),
-            self.block,
-            out["status"],
-            out["steps"],
-            out["diverge_step"],
-            out["loss0"],
-            out["final_loss"],
-            out["rate"],
-            np.zeros(1, self.spec.dtype),
-        )
+        proto = np.zeros(1, self.spec.dtype)
+        for piece in self._pieces(lo, lo + n):
+            rows = slice(piece.a - lo, piece.b - lo)
+            self._kernel(
+                np.int64(piece.lo),
+                piece.shape,
+                piece.lr,
+                piece.beta,
+                piece.lam,
+                piece.lam_max,
+                self.start,
+                self.relative_lr,
+                self.optimizer,
+                self.order,
+                self.spec.steps,
+                float(stop["tol"]),
+                float(stop["diverge"]),
+                self.block,
+                out["status"][rows],
+                out["steps"][rows],
+                out["diverge_step"][rows],
+                out["loss0"][rows],
+                out["final_loss"][rows],
+                out["rate"][rows],
+                proto,
+            )
         return out
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
-        """traj, axis values, eta, lambda_min, lambda_max for ids lo .. hi-1."""
+        """traj, axis values, eta, lambda_min, lambda_max for ids lo .. hi-1, each of
+        shape (hi - lo,); memory O(hi - lo).
+
+        eta = lr / lambda_max when lr is relative_to lambda_max, else lr.
+        """
         cols = self.spec.coordinates(lo, hi)
-        idx = np.unravel_index(cols["traj"], tuple(self.shape))
-        i_kappa = idx[2]
-        lr = self.lr[idx[0]]
-        lam_max = self.lam_max[i_kappa]
-        cols["eta"] = lr / lam_max if self.relative_lr else lr
-        cols["lambda_min"] = self.lam_min[i_kappa]
-        cols["lambda_max"] = lam_max
+        n = len(cols["traj"])
+        params = self.spec.problem_params
+        if "kappa" in cols:
+            lam_min, lam_max = self._problem.lambda_range(cols["kappa"], params)
+        else:
+            lam_min, lam_max = self._problem.lambda_range(None, params)
+            lam_min, lam_max = np.full(n, lam_min[0]), np.full(n, lam_max[0])
+        lr = cols["lr"]
+        cols["eta"] = lr / lam_max if self.relative_lr else lr.copy()
+        cols["lambda_min"] = np.asarray(lam_min, dtype=np.float64)
+        cols["lambda_max"] = np.asarray(lam_max, dtype=np.float64)
         return cols
 
     def warm_up(self) -> None:

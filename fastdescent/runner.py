@@ -540,9 +540,23 @@ class _Writer:
         self.queue.put((i, cols, kernel_seconds))
 
     def close(self):
-        """Write what was submitted, stop the thread; re-raise a write error."""
-        self.queue.put(None)
-        self.thread.join()
+        """Write what was submitted, stop the thread; re-raise a write error.
+
+        An interruption (Ctrl-C, SIGTERM) that arrives meanwhile is raised only once the
+        thread has finished the part and manifest it is writing, so the lock is never
+        released while this process still writes into DIR."""
+        pending, sent = None, False
+        while True:
+            try:
+                if not sent:
+                    self.queue.put(None)
+                    sent = True
+                self.thread.join()
+                break
+            except BaseException as exc:  # re-raised once the thread is done
+                pending = exc
+        if pending is not None:
+            raise pending
         self._raise()
 
     def _raise(self):
@@ -640,6 +654,13 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     manifest["runs"].append(run_record)
     store.write_manifest(directory, manifest)
     done_rows = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
+    if progress is not False:
+        spec = engine.spec
+        resumed = f", {len(done)} of {plan.n_chunks} chunks already done" if done else ""
+        _say(
+            f"{spec.name}: {spec.size:,} trajectories of {spec.optimizer} on {spec.problem}, "
+            f"up to {spec.steps} steps -> {directory}{resumed}"
+        )
     bar = _Progress(progress, plan.size, done_rows, plan.n_chunks)
     todo = (i for i in range(plan.n_chunks) if i not in done)  # lazy: O(done) memory
     writer = _Writer(engine, directory, manifest, plan, run_record, bar)
@@ -669,4 +690,3 @@ def describe_estimate(spec, out=None, threads=None) -> str:
     if problems:
         text.append("needs      --yes (force=True): " + "; ".join(problems))
     return "\n".join(text)
-

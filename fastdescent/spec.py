@@ -7,11 +7,19 @@ and what is allowed.
 The grid is the Cartesian product of the spec's axes in canonical order (AXIS_ORDER,
 restricted to the axes the sweep has). It is never materialised: trajectory id ``traj``
 is the C-order (last axis fastest) mixed-radix index over it, so for axes a, b, c with
-lengths A, B, C: traj = (i_a * B + i_b) * C + i_c.
+lengths A, B, C: traj = (i_a * B + i_b) * C + i_c. Nor are the axes: ``axis_take`` gives
+the values at any indices, bit-identical to the full np.linspace / np.geomspace arrays.
+
+Limits (each a SpecError naming the key): ``name`` is a plain file-name component (it
+names the output directory results/<name>); 0 <= stop.tol < 1 < stop.diverge; the loss at
+the start is finite (the problem module's ``check_start``); a TOML file is at most
+MAX_SPEC_BYTES (1 MiB), tables and lists nest at most MAX_DEPTH (32) levels, and the
+normalised spec's canonical JSON, which travels in every result file, is at most 1 MiB.
 """
 
 from __future__ import annotations
 
+import codecs
 import copy
 import hashlib
 import json
@@ -28,6 +36,7 @@ import numpy as np
 
 from . import problems
 from ._validate import (
+    MAX_DEPTH,
     SpecError,
     SpecWarning,
     as_choice,
@@ -35,9 +44,11 @@ from ._validate import (
     as_int,
     as_list,
     as_str,
+    check_depth,
     check_keys,
     check_table,
     fail,
+    join,
     require,
     show,
 )
@@ -67,6 +78,11 @@ STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
 MAX_STEPS = 2**31 - 1  # exclusive: steps are stored as int32
 SEED_END = 2**63  # exclusive: seeds are int64
 MAX_TRAJECTORIES = 2**63 - 1  # traj ids are int64
+MAX_SPEC_BYTES = 1 << 20  # a TOML file, and the normalised spec's canonical JSON
+MAX_VALUES = MAX_SPEC_BYTES // 2  # an axis's values: each takes >= 2 bytes of the JSON
+NAME_MAX = 128  # characters of a sweep name
+NAME_MAX_BYTES = 255  # ... and UTF-8 bytes: the most a file name may hold on most systems
+NAME_PUNCTUATION = "-_."
 
 _TOP_KEYS = ("name", "problem", "optimizer", "steps", "dtype", "problem_params", "stop", "axes")
 _RANGE_KEYS = ("start", "stop", "num", "scale")
@@ -75,19 +91,48 @@ _AXIS_FORMS = "an axis is {start, stop, num, scale = 'linear' | 'log'} or {value
 _AXIS_BOUNDS = {"lr": {"gt": 0}, "kappa": {"ge": 1}}
 
 
+def _show_path(path) -> str:
+    """A file path for a message: as is when printable, else its repr (one line); cut
+    to 200 characters."""
+    text = os.fsdecode(os.fspath(path))
+    if len(text) > 200:
+        return repr(text[:200]) + "..."
+    return text if text.isprintable() else repr(text)
+
+
 def load_toml(path: str | os.PathLike) -> dict:
-    """Read a TOML file into a dict; SpecError (with file, and line for syntax errors)."""
+    """Read a TOML file into a dict; SpecError (with file, and line for syntax errors).
+
+    The file is read as bytes: at most MAX_SPEC_BYTES (1 MiB, checked before parsing); a
+    leading UTF-8 byte-order mark is dropped; the rest must be UTF-8.
+    """
+    shown = _show_path(path)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
-        raise SpecError(f"spec file not found: {os.fspath(path)!r}") from None
+        text = os.fsdecode(os.fspath(path))
+        shown = repr(text[:200]) + ("..." if len(text) > 200 else "")
+        raise SpecError(f"spec file not found: {shown}") from None
     except OSError as exc:
-        raise SpecError(f"cannot read spec file {os.fspath(path)!r}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
-        raise SpecError(f"{os.fspath(path)}: invalid TOML: {exc}") from None
+        raise SpecError(f"cannot read spec file {shown}: {exc.strerror}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"{shown}: the file is larger than {MAX_SPEC_BYTES} bytes (1 MiB), the limit for "
+            "a spec file"
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{os.fspath(path)}: not UTF-8 text: {exc}") from None
+        raise SpecError(f"{shown}: not UTF-8 text: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
+        raise SpecError(f"{shown}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{shown}: {_TOO_DEEP}") from None
 
 
 def parse_spec(source, name: str | None = None) -> SweepSpec:
@@ -100,15 +145,15 @@ def parse_spec(source, name: str | None = None) -> SweepSpec:
     if isinstance(source, SweepSpec):
         if name is None or name == source.name:
             return source
-        return replace(source, name=as_str(name, "name"))
+        return replace(source, name=_check_name(name, "name"))
     if isinstance(source, (str, os.PathLike)):
         raw = load_toml(source)
         try:
-            spec, notes = _normalise(raw, Path(source).stem, name)
+            spec, notes = _normalise_guarded(raw, Path(os.fsdecode(source)).stem, name, True)
         except SpecError as exc:
-            raise SpecError(f"{os.fspath(source)}: {exc}") from None
+            raise SpecError(f"{_show_path(source)}: {exc}") from None
     elif isinstance(source, Mapping):
-        spec, notes = _normalise(source, "sweep", name)
+        spec, notes = _normalise_guarded(source, "sweep", name, False)
     else:
         raise TypeError(
             f"a spec is a dict, a path to a TOML file or a SweepSpec, got {type(source).__name__}"
@@ -162,8 +207,7 @@ class SweepSpec:
         """sha256 hex digest of the canonical JSON of to_dict() without "name"."""
         body = self.to_dict()
         del body["name"]
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(_canonical_json(body).encode()).hexdigest()
 
     @property
     def axis_names(self) -> tuple[str, ...]:
@@ -185,7 +229,8 @@ class SweepSpec:
 
         Read-only and cached. linear: np.linspace(start, stop, num); log:
         np.geomspace(start, stop, num) (both with exact endpoints); seed ranges are exact
-        integers start + i * (stop - start) // (num - 1).
+        integers start + i * (stop - start) // (num - 1). This materialises the whole
+        axis (8 bytes per value): for long axes use ``axis_take``.
         """
         if name not in self.axes:
             raise KeyError(f"{name!r} is not an axis of this sweep (axes: {self.axis_names})")
@@ -195,6 +240,30 @@ class SweepSpec:
             values.flags.writeable = False
             self._values[name] = values
         return values
+
+    def axis_take(self, name: str, idx) -> np.ndarray:
+        """Values of axis ``name`` at grid indices ``idx``: axis_values(name)[idx], bit for
+        bit, in memory O(idx.size) whatever the axis length.
+
+        ``idx``: an integer array (any shape, kept); negative indices count from the end
+        as in NumPy; IndexError outside [-num, num). float64 (int64 for seed). Range axes
+        repeat np.linspace's and np.geomspace's arithmetic elementwise (``_linspace_take``,
+        ``_geomspace_take``); values axes and axes already cached index axis_values.
+        """
+        if name not in self.axes:
+            raise KeyError(f"{name!r} is not an axis of this sweep (axes: {self.axis_names})")
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"axis indices must be integers, got dtype {idx.dtype}")
+        idx = idx.astype(np.int64, copy=False)
+        axis = self.axes[name]
+        num = _axis_len(axis)
+        if idx.size and (idx.min() < -num or idx.max() >= num):
+            raise IndexError(f"an index of axis {name!r} is outside [-{num}, {num})")
+        if "values" in axis or name in self._values:
+            return self.axis_values(name)[idx]
+        flat = np.where(idx < 0, idx + num, idx).ravel()
+        return _axis_take(name, axis, flat).reshape(idx.shape)
 
     def decode(self, traj) -> dict[str, np.ndarray]:
         """Grid indices of trajectory ids: {axis: int64 index array, same shape as traj}.
@@ -218,7 +287,7 @@ class SweepSpec:
         traj = np.arange(lo, hi, dtype=np.int64)
         out = {"traj": traj}
         for name, idx in self.decode(traj).items():
-            out[name] = self.axis_values(name)[idx]
+            out[name] = self.axis_take(name, idx)
         return out
 
 
@@ -239,11 +308,131 @@ def _axis_array(name: str, axis: dict) -> np.ndarray:
     return np.linspace(start, stop, num)
 
 
-def _normalise(raw, default_name: str, name: str | None) -> tuple[SweepSpec, list[str]]:
+def _axis_take(name: str, axis: dict, idx: np.ndarray) -> np.ndarray:
+    """Values of a normalised range axis at indices ``idx`` (int64, in [0, num), 1-D)."""
+    start, stop, num = axis["start"], axis["stop"], axis["num"]
+    if name == "seed":
+        step = 0 if num == 1 else (stop - start) // (num - 1)
+        return start + step * idx
+    if axis["scale"] == "log":
+        return _geomspace_take(start, stop, num, idx)
+    return _linspace_take(start, stop, num, idx)
+
+
+def _linspace_take(start, stop, num: int, idx: np.ndarray) -> np.ndarray:
+    """np.linspace(start, stop, num)[idx] without the other values, bit for bit.
+
+    The float64 operations of numpy/_core/function_base.py (NumPy 2.4; the tests check
+    them against the installed NumPy), elementwise: y_i = float(i) (np.arange);
+    div = num - 1; step = (stop - start) / div; y_i * step if step != 0, else
+    (y_i / div) * (stop - start) (subnormal steps); for num = 1, y_i * (stop - start);
+    then + start; and the last value is stop exactly.
+    """
+    start = np.asarray(start, dtype=np.float64)
+    stop = np.asarray(stop, dtype=np.float64)
+    div = num - 1
+    with np.errstate(all="ignore"):  # as np.linspace: overflow gives inf and NaN silently
+        delta = np.subtract(stop, start, dtype=np.float64)
+        y = idx.astype(np.float64)
+        if div > 0:
+            step = delta / div
+            if step == 0:
+                y = (y / div) * delta
+            else:
+                y = y * step
+        else:
+            y = y * delta
+        y = y + start
+    if num > 1:
+        y[idx == num - 1] = stop
+    return y
+
+
+def _geomspace_take(start, stop, num: int, idx: np.ndarray) -> np.ndarray:
+    """np.geomspace(start, stop, num)[idx] without the other values, bit for bit.
+
+    As numpy/_core/function_base.py: with sign = sign(start), 10.0 ** y_i where y is
+    np.linspace(log10(start / sign), log10(stop / sign), num) (``_linspace_take``), then
+    the first value is start and the last stop exactly, all times sign.
+    """
+    start = np.asarray(start, dtype=np.float64)
+    stop = np.asarray(stop, dtype=np.float64)
+    sign = np.sign(start)
+    start = start / sign
+    stop = stop / sign
+    y = _linspace_take(np.log10(start), np.log10(stop), num, idx)
+    with np.errstate(all="ignore"):
+        result = np.power(10.0, y)
+    result[idx == 0] = start
+    if num > 1:
+        result[idx == num - 1] = stop
+    return result * sign
+
+
+_TOO_DEEP = f"tables and lists are nested too deeply to parse; at most {MAX_DEPTH} levels"
+
+
+def _normalise_guarded(raw, default_name: str, name: str | None, from_file: bool):
+    """_normalise, with the nesting depth checked first and RecursionError as SpecError."""
+    try:
+        check_depth(raw)
+        return _normalise(raw, default_name, name, from_file)
+    except RecursionError:
+        raise SpecError(f"the spec: {_TOO_DEEP}") from None
+
+
+def _check_name(value, where: str, from_file: bool = False) -> str:
+    """A sweep name: a plain file-name component, as it names results/<name>.
+
+    Unicode letters and digits (str.isalnum), '-', '_' and '.'; not empty, not starting
+    with '.' (so not '.' or '..'), no path separators; at most NAME_MAX characters and
+    NAME_MAX_BYTES bytes in UTF-8. ``from_file``: the name is the TOML file's stem.
+    """
+    name = as_str(value, where)
+    rule = (
+        f"a plain file name: letters, digits, '-', '_' and '.', not starting with '.', at "
+        f"most {NAME_MAX} characters"
+    )
+    if from_file:
+        hint = 'set name = "..." in the spec'
+        rule = f"this default, taken from the file name, is not {rule}; {hint}"
+    else:
+        rule = f"expected {rule} (it names the output directory results/<name>)"
+    ok_chars = all(c.isalnum() or c in NAME_PUNCTUATION for c in name[: NAME_MAX + 1])
+    if not ok_chars or name.startswith(".") or len(name) > NAME_MAX:
+        fail(where, name, rule)
+    if len(name.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES:
+        fail(where, name, f"{rule}; this one has more than {NAME_MAX_BYTES} bytes in UTF-8")
+    return name
+
+
+def _largest_key(data: dict, where: str = "") -> tuple[str, int]:
+    """(key path, bytes) of the largest part of ``data``'s canonical JSON: the largest
+    value of each table, down to the first value that is not a table."""
+    sizes = {key: len(_canonical_json(value)) for key, value in data.items()}
+    key = max(sizes, key=sizes.__getitem__)
+    value = data[key]
+    if isinstance(value, dict) and value:
+        return _largest_key(value, join(where, key))
+    return join(where, key), sizes[key]
+
+
+def _canonical_json(data) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _normalise(
+    raw, default_name: str, name: str | None, from_file: bool = False
+) -> tuple[SweepSpec, list[str]]:
     """Validate a raw spec dict -> (SweepSpec, warning messages)."""
     table = check_table(raw, "")
     check_keys(table, _TOP_KEYS, "")
-    name = as_str(name if name is not None else table.get("name", default_name), "name")
+    if name is not None:
+        name = _check_name(name, "name")
+    elif "name" in table:
+        name = _check_name(table["name"], "name")
+    else:
+        name = _check_name(default_name, "name", from_file=from_file)
     problem_names = problems.problem_names()
     what = f"one of {' | '.join(problem_names)}"
     problem = as_choice(require(table, "problem", "", what), "problem", problem_names)
@@ -257,20 +446,33 @@ def _normalise(raw, default_name: str, name: str | None) -> tuple[SweepSpec, lis
     params = check_table(table.get("problem_params", {}), "problem_params")
     params = module.normalise_params(params, "problem_params")
 
+    # converged: gap <= tol * gap0, diverged: gap > diverge * gap0, so 0 <= tol < 1 < diverge
     stop = check_table(table.get("stop", {}), "stop")
     check_keys(stop, STOP_DEFAULTS, "stop")
     stop = {
-        "tol": as_float(stop.get("tol", STOP_DEFAULTS["tol"]), "stop.tol", ge=0),
-        "diverge": as_float(stop.get("diverge", STOP_DEFAULTS["diverge"]), "stop.diverge", gt=0),
+        "tol": as_float(stop.get("tol", STOP_DEFAULTS["tol"]), "stop.tol", ge=0, lt=1),
+        "diverge": as_float(stop.get("diverge", STOP_DEFAULTS["diverge"]), "stop.diverge", gt=1),
     }
 
     what = "a table of grid axes; lr is required"
     axes_raw = check_table(require(table, "axes", "", what), "axes")
     axes, notes = _parse_axes(axes_raw, optimizer, problem, module, params)
+    check_start = getattr(module, "check_start", None)
+    if check_start is not None:
+        check_start(params, axes, dtype, "problem_params")
     spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes)
     if spec.size > MAX_TRAJECTORIES:
         dims = " x ".join(f"{n} {a}" for a, n in zip(spec.axis_names, spec.shape, strict=True))
         raise SpecError(f"axes: the grid has {spec.size} trajectories ({dims}); at most 2**63 - 1")
+    data = spec.to_dict()
+    size = len(_canonical_json(data))
+    if size > MAX_SPEC_BYTES:
+        key, key_size = _largest_key(data)
+        raise SpecError(
+            f"{key}: the spec's canonical JSON (it travels in every result file) would be "
+            f"{size} bytes, more than {MAX_SPEC_BYTES} (1 MiB); this key holds {key_size} "
+            "bytes of it"
+        )
     return spec, notes
 
 
@@ -336,7 +538,7 @@ def _parse_axis(name: str, raw, where: str, module) -> dict:
 
 
 def _parse_values(name: str, raw, where: str) -> list:
-    items = as_list(raw, where)
+    items = as_list(raw, where, max_len=MAX_VALUES)
     if name == "seed":
         return [as_int(v, f"{where}[{i}]", ge=0, lt=SEED_END) for i, v in enumerate(items)]
     bounds = _AXIS_BOUNDS.get(name, {})

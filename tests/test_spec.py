@@ -153,7 +153,7 @@ BAD = {
     ),
     "tol nan": (base(stop={"tol": math.nan}), "stop.tol = nan: expected a finite number >= 0"),
     "tol < 0": (base(stop={"tol": -1.0}), "stop.tol = -1.0: expected a finite number >= 0"),
-    "diverge <= 0": (base(stop={"diverge": 0}), "stop.diverge = 0: expected a finite number > 0"),
+    "diverge <= 0": (base(stop={"diverge": 0}), "stop.diverge = 0: expected a finite number > 1"),
     "diverge inf": (base(stop={"diverge": math.inf}), "stop.diverge = inf"),
     "axis the optimizer does not use": (
         base(optimizer="gd"),
@@ -505,7 +505,8 @@ def valid_specs(draw):
             st.just({"dim": dim}),
             st.fixed_dictionaries(
                 {"lambdas": st.lists(positive, min_size=dim, max_size=dim)},
-                optional={"start": st.lists(finite, min_size=dim, max_size=dim)},
+                # |w| <= 1e3 and lambda <= 1e300: the loss at the start stays finite
+                optional={"start": st.lists(st.floats(-1e3, 1e3), min_size=dim, max_size=dim)},
             ),
             st.fixed_dictionaries(
                 {"dim": st.just(dim), "spectrum": st.sampled_from(["endpoints", "linear", "log"])}
@@ -522,7 +523,15 @@ def valid_specs(draw):
         axes["kappa"] = draw(axis_strategy(st.floats(1.0, 1e12), ("linear", "log")))
     if draw(st.booleans()):
         axes["seed"] = {"values": draw(st.lists(st.integers(0, 2**63 - 1), min_size=1))}
-    stop = draw(st.fixed_dictionaries({}, optional={"tol": st.floats(0, 1), "diverge": positive}))
+    stop = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "tol": st.floats(0, 1, exclude_max=True),
+                "diverge": st.floats(1, 1e300, exclude_min=True),
+            },
+        )
+    )
     return {
         "problem": "quadratic",
         "optimizer": optimizer,

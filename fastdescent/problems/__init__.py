@@ -7,6 +7,13 @@ A problem module exposes at least
 - ``axes_used(params: dict) -> tuple[str, ...]``: the grid axes the problem reads, given
   its normalised params (e.g. ``("kappa",)``);
 
+and optionally
+- ``check_start(params: dict, axes: dict, dtype: str, where: str) -> None``: called by
+  the spec parser once the axes are parsed (``axes``: the normalised axes; ``dtype``:
+  "float64" or "float32"); raises SpecError naming ``where.start`` when the start point
+  is unusable anywhere on the grid (the quadratic: its loss overflows). It must not
+  materialise an axis (a range's extremes are its start and stop);
+
 and, where the problem has a Hessian spectrum,
 - ``lambda_range(kappa, params) -> (lambda_min, lambda_max)``, needed by
   ``lr = {..., relative_to = "lambda_max"}``.

@@ -14,14 +14,16 @@ Rotation does not change GD or momentum dynamics, so the diagonal form is genera
   With d = 1 the single eigenvalue is 1 and the problem does not use the kappa axis.
 - ``lambdas`` (non-empty list of finite numbers > 0): the eigenvalues themselves; not
   allowed with ``spectrum``; the problem then has no kappa axis.
-- ``start`` (list of dim finite numbers, default all ones): the start point w_0.
+- ``start`` (list of dim finite numbers, default all ones): the start point w_0. The
+  loss there, 1/2 sum_i lambda_i w_i^2, must be finite in the sweep's dtype for the
+  largest eigenvalues on the grid (``check_start``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validate import SpecError, as_choice, as_float, as_int, as_list, check_keys, fail
+from .._validate import SpecError, as_choice, as_float, as_int, as_list, check_keys, fail, show
 
 SPECTRA = ("endpoints", "linear", "log")
 DEFAULT_DIM = 2
@@ -66,6 +68,50 @@ def normalise_params(params: dict, where: str) -> dict:
         return {"dim": dim, "lambdas": lambdas, "start": start}
     spectrum = as_choice(params.get("spectrum", "endpoints"), f"{where}.spectrum", SPECTRA)
     return {"dim": dim, "spectrum": spectrum, "start": start}
+
+
+def check_start(params: dict, axes: dict, dtype: str, where: str) -> None:
+    """Refuse a start point whose loss overflows: SpecError naming ``where.start``.
+
+    loss0 = 1/2 sum_i lambda_i w_i^2 is computed as the kernel computes it (w_i and
+    lambda_i rounded to ``dtype``, the products summed in order in ``dtype``) for the
+    largest eigenvalues on the grid: every lambda_i of a spectrum grows with kappa, so
+    those of the largest kappa on the kappa axis (the largest value listed, or
+    max(start, stop) of a range: the axis is not materialised); with ``lambdas`` the
+    given list; with dim = 1 lambda = 1. ``axes``: the normalised axes.
+    """
+    kappa = None
+    if "lambdas" not in params and params["dim"] >= 2:
+        axis = axes.get("kappa", {"values": [1.0]})
+        kappa = max(axis["values"]) if "values" in axis else max(axis["start"], axis["stop"])
+    lam = eigenvalues(None if kappa is None else [kappa], params)[0]
+    if np.isfinite(start_loss(lam, params["start"], dtype)):
+        return
+    if kappa is not None:
+        at = f"at kappa = {kappa!r}, the largest kappa on the grid"
+    elif "lambdas" in params:
+        at = f"with lambdas = {show(params['lambdas'])}"
+    else:
+        at = "with lambda = 1.0 (dim = 1)"
+    fail(
+        f"{where}.start",
+        params["start"],
+        f"the loss at the start, 1/2 sum_i lambda_i w_i^2, overflows {dtype} {at}; "
+        "choose a smaller start",
+    )
+
+
+def start_loss(lam, start, dtype: str) -> float:
+    """loss0 = 1/2 sum_i lam_i w_i^2 in ``dtype``, as the kernel computes it at t = 0:
+    w_i and lam_i rounded to dtype, each product and the running sum rounded to dtype
+    (np.add.accumulate sums in order). inf if it overflows. float32 arithmetic equals the
+    kernel's float64 operations rounded to float32 (53 >= 2 * 24 + 2 bits)."""
+    t = np.dtype(dtype).type
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.asarray(start, dtype=np.float64).astype(t)
+        terms = np.asarray(lam, dtype=np.float64).astype(t) * (w * w)
+        total = np.add.accumulate(terms, dtype=t)[-1]
+        return float(t(0.5) * total)
 
 
 def axes_used(params: dict) -> tuple[str, ...]:
