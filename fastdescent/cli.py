@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import warnings
 from pathlib import Path
+
+from . import _signals
+from ._signals import Terminated
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -30,13 +31,9 @@ EXIT_PIPE = 141
 EXIT_TERMINATED = 143
 
 
-class Terminated(BaseException):
-    """Raised in the main thread by SIGTERM, so that clean-up runs as for Ctrl-C."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's own convention)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, f"fastdescent: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +75,7 @@ def _run(args, state) -> int:
 
     spec = parse_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / spec.name
+    _signals.check()
     if args.dry_run:
         print(f"sweep      {spec.name} -> {out}")
         print(runner.describe_estimate(spec, out=out, threads=args.threads))
@@ -92,6 +90,7 @@ def _run(args, state) -> int:
         progress=False if args.quiet else None,
         force=args.yes,
     )
+    _signals.check()
     _print_info(out)
     print(
         f"results: {out}  (pandas: fastdescent.load({str(out)!r}) or "
@@ -162,10 +161,6 @@ def _one_line(exc) -> str:
     return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated
-
-
 def _interrupted(state, code) -> int:
     out = state.get("out")
     if out is not None:
@@ -191,16 +186,18 @@ def _quiet_broken_pipe() -> int:
 
 
 def main(argv=None) -> int:
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    """The command line; returns the exit status (see the module docstring)."""
     state = {}
     try:
-        with warnings.catch_warnings():
+        with _signals.deferred(), warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
             args = _parser().parse_args(argv)
+            _signals.check()
             try:
-                return _run(args, state) if args.command == "run" else _info(args)
+                code = _run(args, state) if args.command == "run" else _info(args)
+                _signals.check()  # a signal during the closing summary still counts
+                return code
             except (ValueError, OSError, NotImplementedError, MemoryError, RecursionError) as exc:
                 if isinstance(exc, BrokenPipeError):
                     raise
@@ -212,9 +209,6 @@ def main(argv=None) -> int:
         return _interrupted(state, EXIT_TERMINATED)
     except BrokenPipeError:
         return _quiet_broken_pipe()
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

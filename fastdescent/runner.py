@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _signals
 from .spec import parse_spec
 
 DEFAULT_CHUNK_SIZE = 131_072  # >= 1e5 rows per row group (PITFALLS), ~13 MB per chunk
@@ -261,6 +261,7 @@ def run(
             f"{'; '.join(problems)}; estimate: {est.rows:,} rows, about {_size(est.bytes)} "
             f"on disk, at most {_duration(est.seconds)} of computing"
         )
+    _signals.check()
     from .engine import Engine
 
     engine = Engine(spec)
@@ -638,9 +639,11 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     t_start = time.perf_counter()
     manifest, plan = _prepare(engine, directory, chunk_size, explicit, resume)
     done = set(manifest["chunks_done"])
+    _signals.check()
     t0 = time.perf_counter()
     engine.warm_up()
     compile_seconds = time.perf_counter() - t0
+    _signals.check()
     if manifest["compile_seconds"] is None:
         manifest["compile_seconds"] = compile_seconds
     run_record = {
@@ -667,6 +670,7 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     writer.t_prev = t_start
     try:
         for i in todo:
+            _signals.check()
             lo, hi = plan.bounds(i)
             t0 = time.perf_counter()
             cols = engine.kernel(lo, hi - lo)
@@ -679,6 +683,7 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     if run_record["chunks"] == 0:
         manifest["total_seconds"] += time.perf_counter() - t_start
         store.write_manifest(directory, manifest)
+    _signals.check()
     return directory
 
 

@@ -220,7 +220,7 @@ class Lock:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = self._holder()
             os.close(self.fd)
             raise DirectoryInUseError(
                 f"{directory} is in use by another run (pid {holder}); wait for it to "
@@ -231,6 +231,16 @@ class Lock:
             raise
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def _holder(self) -> str:
+        """The pid the holder wrote (it writes it just after taking the lock: wait up to
+        a second for it)."""
+        for _ in range(100):
+            text = os.pread(self.fd, 32, 0).decode(errors="replace").strip()
+            if text:
+                return text
+            time.sleep(0.01)
+        return "?"
 
     def release(self) -> None:
         if self.fd is not None:
@@ -278,7 +288,7 @@ def validate_manifest(m) -> str | None:
     if not isinstance(m, dict):
         return f"expected a JSON object, got {type(m).__name__}"
     checks = {
-        "format": lambda x: x == FORMAT,
+        "format": lambda x: _is_int(x) and x == FORMAT,
         "spec": lambda x: isinstance(x, dict),
         "spec_hash": lambda x: isinstance(x, str) and re.fullmatch(r"[0-9a-f]{64}", x),
         "version": lambda x: isinstance(x, str),
