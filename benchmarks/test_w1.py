@@ -139,23 +139,18 @@ def w1_tables(w1):
 @pytest.mark.benchmark(group="momentum|w1-parquet")
 @pytest.mark.parametrize("checksums", [True, False], ids=["checksums", "no-checksums"])
 def test_w1_write_and_verify(benchmark, w1, w1_tables, tmp_path_factory, full_size, checksums):
-    """Write W1's parts as the store does (zstd, one row group), then read them back, with
-    Parquet page checksums written and verified or not: the checksums' cost."""
+    """Write W1's parts as the store does (``store.parquet_options``), then read them back,
+    with Parquet page checksums written and verified or not: the checksums' cost."""
     import pyarrow.parquet as pq
+
+    from fastdescent import store
 
     def write_and_read():
         out = tmp_path_factory.mktemp("parts")
         paths = []
         for i, table in enumerate(w1_tables):
             path = out / f"part-{i:05d}.parquet"
-            pq.write_table(
-                table,
-                path,
-                row_group_size=table.num_rows,
-                compression="zstd",
-                use_dictionary=["status"],
-                write_page_checksum=checksums,
-            )
+            pq.write_table(table, path, **store.parquet_options(table, checksums))
             paths.append(str(path))
         return pq.read_table(paths, page_checksum_verification=checksums).num_rows
 

@@ -164,28 +164,53 @@ def _discard(tmp: Path) -> None:
         os.unlink(tmp)
 
 
+#: how parts are encoded (measured on a W1 part of 131,072 rows: 11 ms, 2.0 MB; all
+#: zstd and plain traj: 16 ms, 1.9 MB): zstd, except lz4 on the two columns of nearly
+#: incompressible floats; traj, consecutive integers, delta-encoded; dictionary encoding
+#: only for status (on floats with ~all-unique values it costs more than it saves);
+#: Parquet page checksums (CRC32), verified by ``load``
+_COMPRESSION = {"final_loss": "lz4", "rate": "lz4"}
+_PARQUET_OPTIONS = {
+    "use_dictionary": ["status"],
+    "column_encoding": {"traj": "DELTA_BINARY_PACKED"},
+    "write_page_checksum": True,
+}
+
+
 def write_part(directory: Path, index: int, table: pa.Table) -> Path:
     """Write one part atomically: unique temporary name, then ``_publish``. One row group,
-    zstd, Parquet page checksums (verified by ``load``)."""
+    encoded as _COMPRESSION and _PARQUET_OPTIONS say."""
     final = part_path(directory, index)
     fd, tmp = _new_temp(final)
     try:
-        with open(fd, "wb", closefd=True) as f:
-            # dictionary encoding only where it pays (status): on float columns with
-            # ~all-unique values it costs more time than it saves space
-            pq.write_table(
-                table,
-                f,
-                row_group_size=max(1, table.num_rows),
-                compression="zstd",
-                use_dictionary=["status"],
-                write_page_checksum=True,
-            )
+        sink = pa.BufferOutputStream()  # encoded natively, then written in one go
+        pq.write_table(table, sink, **parquet_options(table))
+        owned, fd = fd, None
+        _write_fd(owned, sink.getvalue())
         _publish(tmp, final)
     except BaseException:
+        if fd is not None:
+            os.close(fd)
         _discard(tmp)
         raise
     return final
+
+
+def parquet_options(table: pa.Table, checksums: bool = True) -> dict:
+    """Keyword arguments of ``pq.write_table`` for a part holding ``table``."""
+    codecs = {name: _COMPRESSION.get(name, "zstd") for name in table.column_names}
+    options = dict(_PARQUET_OPTIONS, write_page_checksum=checksums)
+    return dict(options, compression=codecs, row_group_size=max(1, table.num_rows))
+
+
+def _write_fd(fd: int, data) -> None:
+    """Write all of ``data`` (bytes-like) to ``fd`` and close it."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
