@@ -197,7 +197,7 @@ def test_w1_peak_rss(benchmark, w1, tmp_path):
     """Peak RSS of a fresh process running W1, and a 16x larger grid, to Parquet.
 
     Memory is bounded by the chunk, not the grid: the 16x grid may not add more than
-    100 MB. Each child reports its own ru_maxrss (the high-water mark of its resident set).
+    100 MB. Each child reports its own VmHWM (the high-water mark of its resident set).
     """
     spec = w1.to_dict()
     big = json.loads(json.dumps(spec))
