@@ -59,5 +59,9 @@ def pytest_terminal_summary(terminalreporter, config):
         )
     if kernel:
         tr.write_line(f"end to end / kernel:                     {engine / kernel:.2f}x")
+    engine_one = _median(config, "test_w1_end_to_end_one_thread")
+    if one and engine_one:
+        ratio = engine_one / one
+        tr.write_line(f"end to end / kernel, 1 thread (a core free to write): {ratio:.2f}x")
     if python:
         tr.write_line(f"pure-Python loop (extrapolated to W1) / end to end: {python / engine:.0f}x")

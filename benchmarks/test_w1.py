@@ -50,14 +50,13 @@ def _axes(spec):
     return [spec.axis_values(name) for name in ("lr", "beta", "kappa")]
 
 
-@pytest.mark.benchmark(group="momentum|w1")
-def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
-    """fastdescent.run with Parquet written, 2 threads: the figure users see."""
+def _bench_end_to_end(benchmark, w1, tmp_path_factory, full_size, threads):
+    """Time ``fastdescent.run`` of W1 into a fresh directory; record the manifest's figures."""
 
     def setup():
         return (w1,), {
             "out": tmp_path_factory.mktemp("w1") / "r",
-            "threads": THREADS,
+            "threads": threads,
             "progress": False,
         }
 
@@ -70,7 +69,7 @@ def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
     m = json.loads((out / "_sweep.json").read_text())
     assert m["complete"] and m["n_trajectories"] == w1.size
     benchmark.extra_info.update(
-        threads=THREADS,
+        threads=threads,
         trajectories=w1.size,
         trajectory_steps=m["trajectory_steps"],
         kernel_seconds=m["kernel_seconds"],
@@ -78,6 +77,19 @@ def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
         total_seconds=m["total_seconds"],
         kernel_steps_per_second=m["trajectory_steps"] / m["kernel_seconds"],
     )
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_end_to_end(benchmark, w1, tmp_path_factory, full_size):
+    """fastdescent.run with Parquet written, 2 threads: the figure users see."""
+    _bench_end_to_end(benchmark, w1, tmp_path_factory, full_size, THREADS)
+
+
+@pytest.mark.benchmark(group="momentum|w1")
+def test_w1_end_to_end_one_thread(benchmark, w1, tmp_path_factory, full_size):
+    """The same on 1 kernel thread, so a core is free for the writer thread: how much of
+    the writing the pipeline hides (compare with test_w1_kernel_one_thread)."""
+    _bench_end_to_end(benchmark, w1, tmp_path_factory, full_size, 1)
 
 
 def _bench_kernel(benchmark, spec, full_size, threads, rounds):

@@ -57,7 +57,7 @@ MANIFEST_K_MAX = N_CHUNKS + 3
 TIMEOUT = 300  # a subprocess that has to compile the kernels on a busy machine
 
 # two specs of 4,096 heavy-ball trajectories on a 2-D quadratic: FAST (a run is mostly
-# start-up) for the I/O points, LONG (about half a second of kernel) for timed kills
+# start-up) for the I/O points, LONG (about 1.5 s of kernel) for timed kills
 FAST = {
     "name": "faults",
     "problem": "quadratic",
@@ -72,7 +72,7 @@ FAST = {
 LONG = {
     **FAST,
     "name": "faults_long",
-    "steps": 150_000,
+    "steps": 400_000,
     "axes": {
         "lr": {"start": 0.05, "stop": 3.5, "num": 16, "relative_to": "lambda_max"},
         "beta": {"start": 0.0, "stop": 0.999, "num": 16},
