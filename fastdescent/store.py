@@ -145,13 +145,7 @@ def _new_temp(final: Path) -> tuple[int, Path]:
 
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` into the freshly created temporary file ``path`` (the manifest)."""
-    fd = os.open(path, os.O_WRONLY | _NOFOLLOW)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+    _write_fd(os.open(path, os.O_WRONLY | _NOFOLLOW), data)
 
 
 def _publish(tmp: Path, final: Path) -> None:
