@@ -5,12 +5,14 @@ kernel to grid coordinates (C order over the slots lr, beta, kappa, seed; an axi
 spec does not have is a slot of length 1), so the grid is never materialised and the
 memory a chunk needs is its output arrays.
 
-Layout of the work: ``prange`` over tiles, each a contiguous run of rows, run by
-``fastdescent.blocks``: 16 trajectories (32 in float32) side by side in explicit 512-bit
-SIMD registers, in bursts of one rate block, with the rate-window sums recomputed from
-checkpoints for the last blocks only. ``prange`` splits its range statically
-(numba#2556), so the tiles are visited in a scrambled order, which gives every thread
-tiles from all over the grid: cheap (early-exit) and expensive regions mix on every core.
+Layout of the work: tiles, each a contiguous run of rows, run by ``fastdescent.blocks``:
+16 trajectories (32 in float32) side by side in explicit 512-bit SIMD registers, in
+bursts of one rate block, with the rate-window sums recomputed from checkpoints for the
+last blocks only. ``prange`` splits its range statically (numba#2556), and Numba's
+``parallel_chunksize`` did not change that here, so the threads draw tiles from a shared
+atomic counter (``_fetch_add``): a thread that is slowed, by the Parquet writer thread
+on a 2-core machine or by tiles that run long, takes fewer tiles. The tiles are visited
+in a scrambled order, so cheap (early-exit) and expensive regions of the grid mix.
 
 Measured on the 2-core machine, 2 threads (2026-11-22): W1 (d = 2) 0.25 s, against
 1.77 s for the kernel this replaced, which ran one trajectory at a time with its state
@@ -26,7 +28,9 @@ chunking, tiling or lane assignment. The per-step semantics are documented in
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import blocks
 from ._jit import jit, jit_parallel
@@ -46,6 +50,21 @@ def _scramble(k, n):
     if n % p == 0:
         p = 7907
     return (k * p) % n
+
+
+@intrinsic
+def _fetch_add(typingctx, counter, value):
+    """Atomically add ``value`` to ``counter[0]`` (an int64 array) and return the old
+    value: a shared work counter that the threads draw tiles from."""
+    sig = types.int64(counter, value)
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], array, [zero])
+        return builder.atomic_rmw("add", ptr, args[1], "monotonic")
+
+    return sig, codegen
 
 
 @jit_parallel
@@ -90,29 +109,38 @@ def sweep_quadratic(
     n = status.shape[0]
     nl = NL * 8 // proto.itemsize  # lanes per tile
     n_tiles = max(1, min(MAX_TILES, n // (64 * nl)))
-    for k in prange(n_tiles):
-        blocks.run_tile(
-            np.int64(lo),
-            _scramble(np.int64(k), n_tiles),
-            np.int64(n_tiles),
-            shape,
-            lr_values,
-            beta_values,
-            lam_table,
-            lam_max,
-            start,
-            relative_lr,
-            optimizer,
-            order,
-            steps,
-            tol,
-            diverge,
-            block,
-            status,
-            n_steps,
-            diverge_step,
-            loss0,
-            final_loss,
-            rate,
-            proto,
-        )
+    # dynamic scheduling: prange splits its range statically (numba#2556), so every
+    # iteration draws tiles from a shared atomic counter until none is left: the first
+    # iteration each thread runs does its share of the work, whatever that share turns
+    # out to be, and the rest find the counter spent. A thread that is slowed (by the
+    # Parquet writer thread, or by tiles that run long) simply takes fewer tiles.
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_tiles):
+        k = _fetch_add(counter, np.int64(1))
+        while k < n_tiles:
+            blocks.run_tile(
+                np.int64(lo),
+                _scramble(np.int64(k), n_tiles),
+                np.int64(n_tiles),
+                shape,
+                lr_values,
+                beta_values,
+                lam_table,
+                lam_max,
+                start,
+                relative_lr,
+                optimizer,
+                order,
+                steps,
+                tol,
+                diverge,
+                block,
+                status,
+                n_steps,
+                diverge_step,
+                loss0,
+                final_loss,
+                rate,
+                proto,
+            )
+            k = _fetch_add(counter, np.int64(1))
