@@ -29,7 +29,7 @@ from .spec import parse_spec
 DEFAULT_CHUNK_SIZE = 131_072  # >= 1e5 rows per row group (PITFALLS), ~13 MB per chunk
 #: grids above this many trajectories need force=True (--yes)
 MAX_TRAJECTORIES = 10**9
-#: bytes per row and column on disk: W1 (14 columns, zstd, page checksums) takes 0.99;
+#: bytes per row and column on disk: W1 (14 columns, lz4, page checksums) takes 1.06;
 #: columns of less regular numbers take more, so the estimate allows twice that
 BYTES_PER_CELL = 2.0
 #: measured on W1 (2 threads: 2.0e9 trajectory-steps/s), per thread; d > 2 costs d / 2
