@@ -43,8 +43,9 @@ MAX_TILES = 1024
 def _scramble(k, n):
     """A fixed permutation of 0..n-1: k -> (k * p) mod n with p prime and not dividing n.
 
-    prange hands each thread a contiguous run of tiles; scrambling spreads tiles from
-    every part of the grid (every beta, every lr) over all threads.
+    Tiles are drawn in this order, so consecutive draws come from every part of the grid
+    (every beta, every lr) and cheap and expensive tiles alternate until the end, where
+    a long tile drawn last would leave the other threads idle.
     """
     p = 7919
     if n % p == 0:

@@ -16,7 +16,6 @@ import queue
 import sys
 import threading
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,15 +365,7 @@ def _read_valid_manifest(directory: Path, spec) -> tuple[dict | None, str | None
     (moved to _rejected/ unless it names another sweep); (None, None) if none."""
     from . import store
 
-    try:
-        manifest = store.read_manifest(directory)
-        if manifest is None:
-            return None, None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reason = store.validate_manifest(manifest)
-    except store.SweepDirError as exc:
-        manifest, reason = None, str(exc).split("(", 1)[-1].rstrip(")")
+    manifest, reason = store.manifest_state(directory)
     if reason is None:
         return manifest, None
     other = manifest.get("spec_hash") if isinstance(manifest, dict) else None
@@ -388,24 +379,14 @@ def _read_valid_manifest(directory: Path, spec) -> tuple[dict | None, str | None
     return None, reason
 
 
-def _infer_chunk_size(parts: dict, spec_hash: str, n: int) -> int | None:
-    """The chunk size the parts of this sweep were written with, from their footers."""
-    import pyarrow.parquet as pq
-
-    from . import store
-
+def _infer_chunk_size(footers: dict, spec_hash: str, n: int) -> int | None:
+    """The chunk size this sweep's parts were written with, from their footers
+    ({chunk index: store.part_footer}): part i >= 1 starts at i * chunk_size."""
     votes = Counter()
-    for i, path in parts.items():
-        try:
-            meta = pq.read_metadata(path)
-            kv = meta.schema.to_arrow_schema().metadata or {}
-            if kv.get(store.HASH_KEY.encode(), b"").decode() != spec_hash:
-                continue
-            stats = meta.row_group(0).column(0).statistics
-            lo, rows = stats.min, meta.num_rows
-        except Exception:
+    for i, (found, lo, rows) in footers.items():
+        if found != spec_hash:
             continue
-        if i >= 1 and lo % i == 0 and lo > 0:
+        if i >= 1 and lo > 0 and lo % i == 0:
             votes[lo // i] += 1
         elif i == 0 and lo == 0 and rows < n:
             votes[rows] += 1
@@ -419,22 +400,14 @@ def _start_over(directory: Path, spec) -> None:
 
     store.remove_temporaries(directory)
     for path in store.part_files(directory).values():
-        if _safe_hash(path) == spec.hash:
+        footer = store.part_footer(path)
+        if footer is not None and footer[0] == spec.hash:
             path.unlink()
         else:
             _say(f"moved {path.name} (not a part of this sweep) to {store.reject(directory, path)}")
     manifest = directory / store.MANIFEST
     if manifest.exists():
         manifest.unlink()
-
-
-def _part_hash(path: Path) -> str:
-    import pyarrow.parquet as pq
-
-    from . import store
-
-    kv = pq.read_schema(path).metadata or {}
-    return kv.get(store.HASH_KEY.encode(), b"").decode()
 
 
 def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, ChunkPlan]:
@@ -453,8 +426,11 @@ def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, Chu
             f" not this one ({spec.name!r}, {spec.hash[:12]}); choose another --out or delete it"
         )
     parts = store.part_files(directory)
+    footers = {}
+    if manifest is None and parts:  # read once: whose parts, and their chunk size
+        footers = {i: f for i, p in parts.items() if (f := store.part_footer(p)) is not None}
     if manifest is None and damaged is None and parts:
-        hashes = {h for p in parts.values() if (h := _safe_hash(p))}
+        hashes = {f[0] for f in footers.values() if f[0]}
         if hashes and spec.hash not in hashes:
             raise store.SweepDirError(
                 f"{directory} holds parts of another sweep (spec hash "
@@ -477,7 +453,7 @@ def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, Chu
         )
     if manifest is None:
         if parts and not explicit:
-            chunk_size = _infer_chunk_size(parts, spec.hash, spec.size) or chunk_size
+            chunk_size = _infer_chunk_size(footers, spec.hash, spec.size) or chunk_size
         plan = ChunkPlan(spec.size, chunk_size)
         listed = set()
         manifest = _new_manifest(spec, [f.name for f in engine.schema()], plan)
@@ -492,13 +468,6 @@ def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, Chu
     manifest["chunks_done"] = sorted(done)
     manifest["complete"] = len(done) == plan.n_chunks
     return manifest, plan
-
-
-def _safe_hash(path: Path) -> str | None:
-    try:
-        return _part_hash(path) or None
-    except Exception:
-        return None
 
 
 def _verify_parts(directory, parts, plan, spec_hash, schema) -> set[int]:
@@ -526,13 +495,13 @@ class _Writer:
     one at a time in submission order. ``submit`` blocks while one chunk is already
     waiting, so at most two chunks are in memory besides the one being computed."""
 
-    def __init__(self, engine, directory, manifest, plan, run_record, bar):
+    def __init__(self, engine, directory, manifest, plan, run_record, bar, t_start):
         self.engine, self.directory, self.manifest = engine, directory, manifest
         self.plan, self.run_record, self.bar = plan, run_record, bar
         self.schema = engine.schema()
         self.queue = queue.Queue(maxsize=1)
         self.error = None
-        self.t_prev = time.perf_counter()
+        self.t_prev = t_start  # total_seconds counts from the start of the run
         self.thread = threading.Thread(target=self._loop, name="fastdescent-writer")
         self.thread.start()
 
@@ -666,8 +635,7 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
         )
     bar = _Progress(progress, plan.size, done_rows, plan.n_chunks)
     todo = (i for i in range(plan.n_chunks) if i not in done)  # lazy: O(done) memory
-    writer = _Writer(engine, directory, manifest, plan, run_record, bar)
-    writer.t_prev = t_start
+    writer = _Writer(engine, directory, manifest, plan, run_record, bar, t_start)
     try:
         for i in todo:
             _signals.check()

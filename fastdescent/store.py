@@ -274,17 +274,37 @@ class Lock:
 def read_manifest(directory: Path) -> dict | None:
     """The manifest as JSON, or None if DIR has none. SweepDirError if it is not valid
     JSON (``validate_manifest`` checks its contents)."""
-    path = Path(directory) / MANIFEST
+    manifest, reason = _read_json(Path(directory) / MANIFEST)
+    if reason is not None:
+        raise SweepDirError(f"{Path(directory) / MANIFEST}: damaged manifest ({reason})")
+    return manifest
+
+
+def _read_json(path: Path):
+    """(parsed JSON, None); (None, None) if there is no file; (None, why) if it is not
+    valid JSON. SweepDirError if it cannot be read."""
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as exc:
         raise SweepDirError(f"{path}: unreadable manifest ({exc.strerror})") from None
     try:
-        return json.loads(text)
+        return json.loads(text), None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise SweepDirError(f"{path}: damaged manifest (not valid JSON: {exc})") from None
+        return None, f"not valid JSON: {exc}"
+
+
+def manifest_state(directory: Path) -> tuple[object, str | None]:
+    """The manifest and why it cannot be trusted: (manifest, None) if valid; (what was
+    read, reason) if damaged (what was read is None when it is not JSON); (None, None)
+    if DIR has none."""
+    manifest, reason = _read_json(Path(directory) / MANIFEST)
+    if manifest is not None:
+        with warnings.catch_warnings():  # a valid spec's warnings are the run's business
+            warnings.simplefilter("ignore")
+            reason = validate_manifest(manifest)
+    return manifest, reason
 
 
 def _is_int(x) -> bool:
@@ -339,8 +359,6 @@ def validate_manifest(m) -> str | None:
         spec = parse_spec(m["spec"])
     except (SpecError, RecursionError) as exc:
         return f"its spec is not valid ({exc})"
-    except Warning:  # pragma: no cover - warnings turned into errors by the caller
-        return None
     if spec.hash != m["spec_hash"]:
         return "its spec does not hash to spec_hash"
     if spec.size != n:
@@ -359,15 +377,12 @@ def open_manifest(directory: Path) -> dict:
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such results directory")
-    manifest = read_manifest(directory)
-    if manifest is None:
+    manifest, reason = manifest_state(directory)
+    if manifest is None and reason is None:
         raise SweepDirError(
             f"{directory}: not a fastdescent results directory (no {MANIFEST}); if a run "
             "was interrupted, run the same `fastdescent run` command again to repair it"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reason = validate_manifest(manifest)
     if reason is not None:
         raise SweepDirError(
             f"{directory / MANIFEST}: damaged manifest ({reason}); run the same "
@@ -414,6 +429,18 @@ def check_part(path: Path, lo: int, hi: int, spec_hash: str, schema_: pa.Schema)
     if (first.min, last.max) != (lo, hi - 1):
         return f"holds traj {first.min}..{last.max}, expected {lo}..{hi - 1}"
     return None
+
+
+def part_footer(path: Path) -> tuple[str, int, int] | None:
+    """(spec hash, first traj, rows) from a part's footer; None if it cannot be read."""
+    try:
+        meta = pq.read_metadata(path)
+        kv = meta.schema.to_arrow_schema().metadata or {}
+        stats = meta.row_group(0).column(0).statistics
+        first = stats.min if stats is not None and stats.has_min_max else -1
+    except (OSError, pa.ArrowException, ValueError, IndexError):
+        return None
+    return kv.get(HASH_KEY.encode(), b"").decode(errors="replace"), first, meta.num_rows
 
 
 def verify_pages(path: Path) -> str | None:

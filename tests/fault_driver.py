@@ -34,14 +34,13 @@ Environment (all optional):
   ``PATH.ready.<pid>`` and waits (up to 60 s) for PATH to appear before calling ``main``,
   so that several drivers start their run at the same instant.
 
-The module also holds small helpers the tests import (``driver_cmd``, ``read_log``,
-``spec_toml``); importing it imports nothing from fastdescent.
+The module also holds small helpers the tests import (``driver_cmd``, ``read_log``);
+importing it imports nothing from fastdescent.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import sys
@@ -86,31 +85,6 @@ def final_counts(lines) -> dict | None:
         if line.startswith("exit "):
             return json.loads(line.split(" ", 2)[2])
     return None
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"no TOML for {type(v).__name__}")
-
-
-def spec_toml(spec: dict) -> str:
-    """TOML text of a simple spec dict (every value inline)."""
-    return "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in spec.items())
 
 
 # ---------------------------------------------------------------------------------------

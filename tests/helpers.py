@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 
 
@@ -34,3 +37,28 @@ def assert_same_numbers(a, b, columns=None):
         else:
             assert np.array_equal(x, y), c
     assert (np.asarray(a["status"]) == np.asarray(b["status"])).all()
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"no TOML for {type(v).__name__}")
+
+
+def spec_toml(spec: dict) -> str:
+    """TOML text of a simple spec dict (every value inline)."""
+    return "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in spec.items())

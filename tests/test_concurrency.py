@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_driver import driver_cmd, read_log, spec_toml
-from helpers import assert_same_numbers
+from fault_driver import driver_cmd, read_log
+from helpers import assert_same_numbers, spec_toml
 
 import fastdescent
 

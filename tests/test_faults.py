@@ -43,9 +43,8 @@ from fault_driver import (
     driver_cmd,
     final_counts,
     read_log,
-    spec_toml,
 )
-from helpers import assert_same_numbers
+from helpers import assert_same_numbers, spec_toml
 
 import fastdescent
 

@@ -4,14 +4,13 @@ is the same as an uninterrupted run."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from helpers import assert_same_numbers, quadratic_spec
+from helpers import assert_same_numbers, quadratic_spec, spec_toml
 
 import fastdescent
 from fastdescent import store
@@ -23,23 +22,12 @@ AXES = {
 }
 
 
-def _toml(spec):
-    axes = "\n".join(
-        f"{k} = {{ {', '.join(f'{a} = {json.dumps(b)}' for a, b in v.items())} }}"
-        for k, v in spec["axes"].items()
-    )
-    return (
-        f'problem = "quadratic"\noptimizer = "{spec["optimizer"]}"\n'
-        f"steps = {spec['steps']}\n[axes]\n{axes}\n"
-    )
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_process_resumes(tmp_path, sig):
     spec = quadratic_spec("heavy_ball", steps=2000, axes=AXES)
     spec.pop("name")
     path = tmp_path / "sweep.toml"
-    path.write_text(_toml(spec))
+    path.write_text(spec_toml(spec))
     out = tmp_path / "out"
     cmd = [
         sys.executable,

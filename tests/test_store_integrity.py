@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from helpers import assert_same_numbers, quadratic_spec
+from helpers import assert_same_numbers, quadratic_spec, spec_toml
 
 import fastdescent
 from fastdescent import _scripts, runner, store
@@ -68,14 +68,8 @@ def other_part(tmp_path_factory):
 
 
 def _spec_file(tmp_path, spec, name="spec.toml"):
-    lines = [f'problem = "{spec["problem"]}"', f'optimizer = "{spec["optimizer"]}"']
-    lines.append(f"steps = {spec['steps']}")
-    lines.append("[axes]")
-    for axis, table in spec["axes"].items():
-        items = ", ".join(f"{k} = {json.dumps(v)}" for k, v in table.items())
-        lines.append(f"{axis} = {{ {items} }}")
     path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(spec_toml(spec))
     return path
 
 
