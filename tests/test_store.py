@@ -55,6 +55,18 @@ def test_parts_carry_the_spec_and_one_schema(spec, written):
         assert pq.ParquetFile(p).metadata.num_row_groups == 1
 
 
+def test_statistics_on_coordinate_columns_only(written):
+    """traj, axis and derived columns carry min/max (resume checks traj's; filters skip
+    parts by the axes); metric columns, which vary over every part, carry none."""
+    first = pq.ParquetFile(written / "part-00000.parquet").metadata.row_group(0)
+    stats = {first.column(i).path_in_schema: first.column(i).statistics for i in range(14)}
+    assert (stats["traj"].min, stats["traj"].max) == (0, 49)
+    assert (stats["beta"].min, stats["beta"].max) == (0.0, 0.6)
+    assert stats["kappa"].has_min_max and stats["eta"].has_min_max
+    for name, _ in store.METRIC_FIELDS:
+        assert stats[name] is None or not stats[name].has_min_max, name
+
+
 def test_load_pandas_and_in_memory_agree(spec, written):
     df = fastdescent.load(written)
     assert list(df["traj"]) == list(range(180))
