@@ -1,0 +1,303 @@
+"""The landscape problem modules (fastdescent/problems/<name>.py, DESIGN 1.4) against the
+slow twin (tests/naive_landscapes.py), finite differences, known results and independent
+searches for their minima.
+
+Every check is per problem, on a seeded sample; the jitted functions are compiled once
+per machine (cache=True), so the file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import naive_landscapes as naive
+import numpy as np
+import pytest
+
+from fastdescent._validate import SpecError
+from fastdescent.problems import PROBLEMS, get_problem
+
+ALL = ("multimodal", "saddle", "rosenbrock", "donut", "wells", "himmelblau", "camel", "quartic")
+NAMES = tuple(name for name in ALL if name in PROBLEMS)
+CODES = {name: code for code, name in enumerate(ALL, start=1)}
+WHERE = "problem_params"
+
+
+def setup(name, raw=None):
+    """(module, normalised params, pack, family params for the naive twin)."""
+    mod = get_problem(name)
+    params = mod.normalise_params(raw or {}, WHERE)
+    family = {k: v for k, v in params.items() if k != "start"}
+    return mod, params, mod.pack(params), family
+
+
+def sample(mod, params, n, seed, grow=1.5):
+    """n seeded points over the problem's region grown by ``grow`` about its centre."""
+    xmin, xmax, ymin, ymax = mod.region(params)
+    rng = np.random.default_rng(seed)
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    hx, hy = grow * (xmax - xmin) / 2, grow * (ymax - ymin) / 2
+    xs = rng.uniform(cx - hx, cx + hx, n)
+    ys = rng.uniform(cy - hy, cy + hy, n) if mod.DIM == 2 else np.zeros(n)
+    return list(zip(xs.tolist(), ys.tolist(), strict=True))
+
+
+def scale(mod, c, x, y):
+    """The size of the terms of f and grad f at (x, y): the problem's own bound."""
+    return max(1.0, mod.bound(abs(x), abs(y), c))
+
+
+# ---------------------------------------------------------------- the interface
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_interface(name):
+    mod, params, c, _ = setup(name)
+    assert mod.DIM == (1 if name == "quartic" else 2)
+    assert mod.CODE == CODES[name]
+    assert mod.STOP_RULE == "grad"
+    assert mod.UNBOUNDED_BELOW is (name == "saddle")
+    assert mod.axes_used(params) == ("x0", "y0")[: mod.DIM]
+    assert c.dtype == np.float64 and c.ndim == 1 and c.flags.c_contiguous
+    assert len(params["start"]) == mod.DIM
+    # JSON-serialisable and a fixed point
+    assert json.loads(json.dumps(params)) == params
+    assert mod.normalise_params(json.loads(json.dumps(params)), WHERE) == params
+    xmin, xmax, ymin, ymax = mod.region(params)
+    assert xmin < xmax and (ymin < ymax if mod.DIM == 2 else ymin == ymax == 0.0)
+    for m in mod.minima(params):
+        assert len(m.location) == len(m.eigenvalues) == mod.DIM
+        assert list(m.eigenvalues) == sorted(m.eigenvalues)
+        json.dumps(m.to_dict())
+    for p in mod.saddles(params):
+        assert p.kind in ("saddle", "maximum", "degenerate")
+        json.dumps(p.to_dict())
+    assert [m.index for m in mod.minima(params)] == list(range(len(mod.minima(params))))
+    assert [p.index for p in mod.saddles(params)] == list(range(len(mod.saddles(params))))
+
+
+def test_default_starts():
+    starts = {
+        "multimodal": [2.0, -1.0],
+        "saddle": [0.01, 0.01],
+        "rosenbrock": [-1.0, 1.0],
+        "quartic": [4.0],
+    }
+    for name, start in starts.items():
+        if name in NAMES:
+            assert setup(name)[1]["start"] == start
+
+
+# ---------------------------------------------------------------- formulas
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_value_and_grad_match_the_naive_twin(name):
+    mod, params, c, family = setup(name)
+    f, grad = naive.PROBLEMS[name]
+    for x, y in sample(mod, params, 300, seed=CODES[name]):
+        tol = 1e-12 * scale(mod, c, x, y)
+        assert abs(mod.value(x, y, c) - f(x, y, **family)) <= tol
+        g, h = mod.grad(x, y, c), grad(x, y, **family)
+        assert abs(g[0] - h[0]) <= tol and abs(g[1] - h[1]) <= tol
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grad_and_hessian_match_finite_differences(name):
+    mod, params, c, _ = setup(name)
+    for x, y in sample(mod, params, 100, seed=100 + CODES[name]):
+        hx, hy = 1e-6 * (1 + abs(x)), 1e-6 * (1 + abs(y))
+        tol = 1e-6 * scale(mod, c, x, y)
+        gx, gy = mod.grad(x, y, c)
+        assert abs(gx - (mod.value(x + hx, y, c) - mod.value(x - hx, y, c)) / (2 * hx)) <= tol
+        hxx, hxy, hyy = mod.hessian(x, y, c)
+        gxp, gxm = mod.grad(x + hx, y, c), mod.grad(x - hx, y, c)
+        assert abs(hxx - (gxp[0] - gxm[0]) / (2 * hx)) <= tol
+        if mod.DIM == 1:
+            assert gy == 0.0 and hxy == 0.0 and hyy == 0.0
+            continue
+        assert abs(gy - (mod.value(x, y + hy, c) - mod.value(x, y - hy, c)) / (2 * hy)) <= tol
+        gyp, gym = mod.grad(x, y + hy, c), mod.grad(x, y - hy, c)
+        assert abs(hxy - (gxp[1] - gxm[1]) / (2 * hx)) <= tol
+        assert abs(hxy - (gyp[0] - gym[0]) / (2 * hy)) <= tol
+        assert abs(hyy - (gyp[1] - gym[1]) / (2 * hy)) <= tol
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_formulas_are_total(name):
+    """No exception for any finite input; huge inputs overflow to inf/nan quietly."""
+    mod, _, c, _ = setup(name)
+    for x, y in [(1e300, -1e300), (-1.7e308, 0.0), (0.0, 1e200), (1e-300, -1e-300)]:
+        mod.value(x, y, c), mod.grad(x, y, c), mod.hessian(x, y, c)
+        k = mod.project_minimum(x, y, c)[0]
+        assert mod.minima(mod.normalise_params({}, WHERE)) == () or k >= 0
+
+
+# ---------------------------------------------------------------- minima
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_listed_critical_points(name):
+    """Each listed point has a vanishing gradient and the listed value and eigenvalues."""
+    mod, params, c, _ = setup(name)
+    for p in (*mod.minima(params), *mod.saddles(params)):
+        x, y = (*p.location, 0.0)[:2]
+        assert math.hypot(*mod.grad(x, y, c)) <= 1e-13 * scale(mod, c, x, y)
+        assert mod.value(x, y, c) == pytest.approx(p.value, rel=1e-12, abs=1e-12)
+        hxx, hxy, hyy = mod.hessian(x, y, c)
+        eig = np.linalg.eigvalsh([[hxx, hxy], [hxy, hyy]]) if mod.DIM == 2 else [hxx]
+        assert np.allclose(eig, p.eigenvalues, rtol=1e-9, atol=1e-9 * max(1, np.abs(eig).max()))
+    for m in mod.minima(params):
+        assert m.eigenvalues[0] > 0 or (name == "donut" and abs(m.eigenvalues[0]) < 1e-12)
+    for p in mod.saddles(params):
+        lam = p.eigenvalues
+        expected = {"saddle": lam[0] < 0 < lam[-1], "maximum": lam[-1] < 0}
+        assert expected.get(p.kind, min(abs(v) for v in lam) < 1e-9)
+
+
+def descend(f, grad, x, y, iters=400):
+    """Saddle-free Newton (Hessian by central differences of the naive gradient, its
+    eigenvalues replaced by their absolute values) with Armijo backtracking on f: from a
+    generic start it goes downhill to a local minimum. Independent of fastdescent."""
+    p = np.array([x, y], dtype=float)
+    for _ in range(iters):
+        g = np.array(grad(*p))
+        if np.hypot(*g) <= 1e-11 * (1 + abs(f(*p))):
+            break
+        h = 1e-6 * (1 + np.abs(p))
+        H = np.empty((2, 2))
+        for i in range(2):
+            e = np.zeros(2)
+            e[i] = h[i]
+            H[:, i] = (np.array(grad(*(p + e))) - np.array(grad(*(p - e)))) / (2 * h[i])
+        lam, V = np.linalg.eigh((H + H.T) / 2)
+        lam = np.maximum(np.abs(lam), 1e-8 * max(1.0, np.abs(lam).max()))
+        d = -V @ ((V.T @ g) / lam)
+        t, f0 = 1.0, f(*p)
+        while f(*(p + t * d)) > f0 + 1e-4 * t * (g @ d) and t > 1e-12:
+            t /= 2
+        p = p + t * d
+    return p
+
+
+def nearest(points, x, y):
+    return min(range(len(points)), key=lambda k: math.hypot(x - points[k][0], y - points[k][1]))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("saddle", "quartic")])
+def test_descents_from_random_starts_land_on_listed_minima(name):
+    """Nothing unlisted: every descent from 40 random starts over the region ends at a
+    listed minimum (donut: on the circle)."""
+    mod, params, _, family = setup(name)
+    f, grad = naive.PROBLEMS[name]
+    locs = [m.location for m in mod.minima(params)]
+    for x, y in sample(mod, params, 40, seed=200 + CODES[name], grow=1.0):
+        px, py = descend(lambda u, v: f(u, v, **family), lambda u, v: grad(u, v, **family), x, y)
+        if name == "donut":
+            assert math.hypot(px, py) == pytest.approx(params["r"], abs=1e-6)
+            continue
+        k = nearest(locs, px, py)
+        assert math.dist((px, py), locs[k]) < 1e-5, (x, y, px, py)
+
+
+# ---------------------------------------------------------------- known results
+
+
+def test_rosenbrock():
+    mod, params, c, _ = setup("rosenbrock")
+    (m,) = mod.minima(params)
+    assert m.location == (1.0, 1.0) and m.value == 0.0 and mod.saddles(params) == ()
+    assert m.eigenvalues == pytest.approx((0.399360767487622, 1001.60063923251), rel=1e-12)
+    mod, params, c, _ = setup("rosenbrock", {"a": -2.0, "b": 10})
+    assert mod.minima(params)[0].location == (-2.0, 4.0)
+    assert mod.project_minimum(5.0, 5.0, c) == (0, -2.0, 4.0)
+    assert mod.value(-2.0, 4.0, c) == 0.0 and mod.grad(-2.0, 4.0, c) == (0.0, 0.0)
+
+
+def test_saddle():
+    mod, params, c, _ = setup("saddle")
+    assert mod.minima(params) == ()
+    (p,) = mod.saddles(params)
+    assert (p.location, p.value, p.eigenvalues, p.kind) == ((0.0, 0.0), 0.0, (-2.0, 2.0), "saddle")
+    k, mx, my = mod.project_minimum(0.3, 0.1, c)
+    assert k == -1 and math.isnan(mx) and math.isnan(my)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_project_minimum_is_the_nearest_listed(name):
+    mod, params, c, _ = setup(name)
+    minima = mod.minima(params)
+    for x, y in sample(mod, params, 200, seed=300 + CODES[name], grow=2.0):
+        k, mx, my = mod.project_minimum(x, y, c)
+        if not minima:
+            assert k == -1
+        elif name == "donut":
+            r = params["r"]
+            assert k == 0 and math.hypot(mx, my) == pytest.approx(r, rel=1e-15)
+            assert math.atan2(my, mx) == pytest.approx(math.atan2(y, x), abs=1e-12)
+        else:
+            locs = [(*m.location, 0.0)[:2] for m in minima]
+            assert k == nearest(locs, x, y) and (mx, my) == locs[k]
+
+
+# ---------------------------------------------------------------- params and the start check
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_normalise_params_errors_name_the_key(name):
+    mod = get_problem(name)
+    with pytest.raises(SpecError, match=r"problem_params\.bogus"):
+        mod.normalise_params({"bogus": 1}, WHERE)
+    bad_starts = [[1.0] * (mod.DIM + 1), "1, 2", [], [float("nan")] * mod.DIM, [True] * mod.DIM]
+    for start in bad_starts:
+        with pytest.raises(SpecError, match=r"problem_params\.start"):
+            mod.normalise_params({"start": start}, WHERE)
+    start = [0.5, -0.25][: mod.DIM]
+    assert mod.normalise_params({"start": start}, WHERE)["start"] == start
+
+
+@pytest.mark.parametrize(
+    "name, raw, key",
+    [
+        ("rosenbrock", {"b": 0}, "b"),
+        ("rosenbrock", {"b": -1.0}, "b"),
+        ("rosenbrock", {"a": float("inf")}, "a"),
+        ("rosenbrock", {"a": "1"}, "a"),
+    ],
+)
+def test_family_params_are_checked(name, raw, key):
+    if name not in NAMES:
+        pytest.skip(f"{name} not registered")
+    with pytest.raises(SpecError, match=rf"problem_params\.{key}"):
+        get_problem(name).normalise_params(raw, WHERE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_start(name):
+    mod = get_problem(name)
+    dim = mod.DIM
+    ok = mod.normalise_params({}, WHERE)
+    mod.check_start(ok, {}, "float64", WHERE)
+    mod.check_start(ok, {}, "float32", WHERE)
+    huge = mod.normalise_params({"start": [1e200, -1e200][:dim]}, WHERE)
+    with pytest.raises(SpecError, match=r"problem_params\.start"):
+        mod.check_start(huge, {}, "float64", WHERE)
+    # fine in float64, overflows float32
+    big = mod.normalise_params({"start": [1e20, 1e20][:dim]}, WHERE)
+    mod.check_start(big, {}, "float64", WHERE)
+    with pytest.raises(SpecError, match=r"problem_params\.start.*float32"):
+        mod.check_start(big, {}, "float32", WHERE)
+    # the start grid: a range axis and a values axis, never materialised
+    axes = {"x0": {"start": -3.0, "stop": 3.0, "num": 10**12, "scale": "linear"}}
+    if dim == 2:
+        axes["y0"] = {"values": [-2.0, 0.0, 2.5]}
+    mod.check_start(ok, axes, "float64", WHERE)
+    axes["x0"]["stop"] = 1e200
+    with pytest.raises(SpecError, match=r"axes\.x0"):
+        mod.check_start(ok, axes, "float64", WHERE)
+    if dim == 2:
+        axes = {"y0": {"values": [1.0, -1e30]}}
+        mod.check_start(ok, axes, "float64", WHERE)
+        with pytest.raises(SpecError, match=r"axes\.y0"):
+            mod.check_start(ok, axes, "float32", WHERE)
