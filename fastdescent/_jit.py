@@ -13,7 +13,7 @@
 
 Numba's cache checks only the timestamp of the file that defines a function, not of the
 modules whose jitted helpers it inlines (numba#8851): after an edit to ``metrics.py`` the
-kernels in ``kernels.py`` would load stale machine code. ``invalidate_stale_cache``
+kernels in ``kernels/`` would load stale machine code. ``invalidate_stale_cache``
 guards against that: it hashes every source file of the package and, when the hash
 differs from the one recorded next to the cache, deletes the package's cached kernels
 before anything is compiled or loaded.
@@ -34,7 +34,7 @@ def invalidate_stale_cache(package: Path = _PACKAGE) -> bool:
     """Delete the package's Numba cache files if any of its sources changed since they
     were written; return True if it deleted them. Best effort: a read-only install has
     nothing to invalidate, and a file another process removed first is fine."""
-    cache = package / "__pycache__"
+    cache = package / "__pycache__"  # the stamp lives here; cached kernels in every one
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
@@ -47,7 +47,7 @@ def invalidate_stale_cache(package: Path = _PACKAGE) -> bool:
         pass
     try:
         cache.mkdir(exist_ok=True)
-        for path in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+        for path in [*package.rglob("__pycache__/*.nbi"), *package.rglob("__pycache__/*.nbc")]:
             path.unlink(missing_ok=True)
         stamp.write_text(digest.hexdigest())
     except OSError:

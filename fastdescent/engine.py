@@ -5,14 +5,15 @@ columns; ``Engine(spec).coordinates(lo, hi)`` gives their ids, axis values and d
 columns (the Parquet schema's names). Nothing here is bigger than one chunk, whatever the
 axis lengths.
 
-The kernel (``kernels.sweep_quadratic``) decodes ids over four slots (lr, beta, kappa,
-seed; C order, seed fastest) and reads one table per slot: lr values (shape[0],), beta
-values (shape[1],), eigenvalues (shape[2], d) and lambda_max (shape[2],) per kappa
-(seeds are not read). A slot whose table has at most ``Engine.MATERIALISE_MAX`` entries
-(length x row width; the kappa slot's rows hold max(d, 2) eigenvalues and lambda_max) is
-materialised once, as the kernel's whole table. A longer one ("long") is computed per
-chunk, only over the index window the chunk needs, so no table the engine holds or
-builds has more than about MATERIALISE_MAX entries, whatever the axis lengths and d:
+The quadratic kernel (``kernels.sweep_quadratic``, the explicit-SIMD path) decodes ids
+over four slots (lr, beta, kappa, seed; C order, seed fastest) and reads one table per
+slot: lr values (shape[0],), beta values (shape[1],), eigenvalues (shape[2], d) and
+lambda_max (shape[2],) per kappa (seeds are not read). A slot whose table has at most
+``Engine.MATERIALISE_MAX`` entries (length x row width; the kappa slot's rows hold
+max(d, 2) eigenvalues and lambda_max) is materialised once, as the kernel's whole table.
+A longer one ("long") is computed per chunk, only over the index window the chunk needs,
+so no table the engine holds or builds has more than about MATERIALISE_MAX entries,
+whatever the axis lengths and d:
 
 - the chunk's id range is split where the fastest long slot q wraps (at multiples of
   stride_q * len_q, stride_q = the product of the lengths of the slots after q), and so
@@ -214,11 +215,7 @@ class Engine:
         return ("traj", *self.spec.axis_names, *DERIVED)
 
     def schema(self):
-        from . import store
-
-        return store.schema(
-            self.spec.axis_names, DERIVED, self.spec_json, self.spec.hash, __version__
-        )
+        return schema_for(self.spec, __version__)
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
         """Run the kernel on ids lo .. lo+n-1; the metric columns, each of shape (n,).
@@ -287,3 +284,34 @@ class Engine:
     def warm_up(self) -> None:
         """Compile (or load from the cache) the kernel this sweep uses, on one trajectory."""
         self.kernel(0, 1)
+
+
+def is_landscape(spec: SweepSpec) -> bool:
+    """True for problems that stop by the gradient rule and run on the lane kernel."""
+    return getattr(get_problem(spec.problem), "STOP_RULE", "loss") == "grad"
+
+
+def make_engine(spec: SweepSpec):
+    """The engine of a sweep: ``Engine`` (the quadratic explicit-SIMD path) for quadratics,
+    ``LaneEngine`` (the general lane kernel) for landscapes."""
+    if is_landscape(spec):
+        from .lane_engine import LaneEngine
+
+        return LaneEngine(spec)
+    return Engine(spec)
+
+
+def schema_for(spec: SweepSpec, version: str):
+    """The Arrow schema of every part of ``spec``'s sweep, written by package ``version``."""
+    import pyarrow as pa
+
+    from . import store
+
+    spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+    if is_landscape(spec):
+        from .lane_engine import LANDSCAPE_FIELDS
+
+        dim = get_problem(spec.problem).DIM
+        extra = [(name, pa.float64()) for name in LANDSCAPE_FIELDS[dim]] + [("basin", pa.int32())]
+        return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra)
+    return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version)

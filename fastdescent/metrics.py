@@ -57,7 +57,7 @@ dwarfed by the window's earlier terms. dtype = "float32" uses FLOOR32 = 2**-80
 
 Until 2026-11-22 B was max(32, steps // 8), and the floor (1e-280) was checked on every
 step. A fixed B = 32 lets the kernel recompute the window from checkpoints instead
-of streaming the sums on every step (``fastdescent.blocks``), and the accuracy on the
+of streaming the sums on every step (``fastdescent.kernels.simd.blocks``), and the accuracy on the
 dense grids below is the same (worst error 1.3e-4 heavy ball, 1.7e-4 nesterov, 1e-12 gd,
 1000 steps). Double roots: where both
 roots of a coordinate coincide, x_t = (a + b t) rho^t, and a 32..64-step window ending at

@@ -261,9 +261,9 @@ def run(
             f"on disk, at most {_duration(est.seconds)} of computing"
         )
     _signals.check()
-    from .engine import Engine
+    from .engine import make_engine
 
-    engine = Engine(spec)
+    engine = make_engine(spec)
     with _threads(threads):
         if out is None:
             return _run_in_memory(engine, ChunkPlan(spec.size, size), progress)

@@ -75,6 +75,8 @@ AXIS_DEFAULTS = {"beta": 0.0, "kappa": 1.0, "seed": 0}
 OPTIMIZER_AXES = AXES  # the axes each optimizer reads (fastdescent.optimizers)
 DTYPES = ("float64", "float32")
 STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
+GRAD_STOP_DEFAULTS = {"grad_tol": 1e-10, "radius": 1e6}  # landscapes (STOP_RULE "grad")
+START_AXES = ("x0", "y0")  # optional: without them every run starts at problem_params.start
 MAX_STEPS = 2**31 - 1  # exclusive: steps are stored as int32
 SEED_END = 2**63  # exclusive: seeds are int64
 MAX_TRAJECTORIES = 2**63 - 1  # traj ids are int64
@@ -446,13 +448,9 @@ def _normalise(
     params = check_table(table.get("problem_params", {}), "problem_params")
     params = module.normalise_params(params, "problem_params")
 
-    # converged: gap <= tol * gap0, diverged: gap > diverge * gap0, so 0 <= tol < 1 < diverge
-    stop = check_table(table.get("stop", {}), "stop")
-    check_keys(stop, STOP_DEFAULTS, "stop")
-    stop = {
-        "tol": as_float(stop.get("tol", STOP_DEFAULTS["tol"]), "stop.tol", ge=0, lt=1),
-        "diverge": as_float(stop.get("diverge", STOP_DEFAULTS["diverge"]), "stop.diverge", gt=1),
-    }
+    stop = _parse_stop(check_table(table.get("stop", {}), "stop"), problem, module)
+    if getattr(module, "STOP_RULE", "loss") == "grad" and dtype != "float64":
+        fail("dtype", dtype, f"problem {problem!r} runs in float64 only (for now)")
 
     what = "a table of grid axes; lr is required"
     axes_raw = check_table(require(table, "axes", "", what), "axes")
@@ -474,6 +472,40 @@ def _normalise(
             "bytes of it"
         )
     return spec, notes
+
+
+def _parse_stop(stop: dict, problem: str, module) -> dict:
+    """The stop table, by the problem's rule (its STOP_RULE, "loss" when it has none).
+
+    loss: converged gap <= tol * gap0, diverged gap > diverge * gap0, so 0 <= tol < 1 <
+    diverge. grad (landscapes): converged |grad f| <= grad_tol, left |w - w_0| > radius,
+    so grad_tol >= 0 and radius > 0, both finite.
+    """
+    if getattr(module, "STOP_RULE", "loss") == "grad":
+        for key in stop:
+            if key in STOP_DEFAULTS:
+                raise SpecError(
+                    f"stop.{key}: problem {problem!r} stops by the gradient rule; its keys "
+                    "are grad_tol and radius"
+                )
+        check_keys(stop, GRAD_STOP_DEFAULTS, "stop")
+        grad_tol = stop.get("grad_tol", GRAD_STOP_DEFAULTS["grad_tol"])
+        radius = stop.get("radius", GRAD_STOP_DEFAULTS["radius"])
+        return {
+            "grad_tol": as_float(grad_tol, "stop.grad_tol", ge=0),
+            "radius": as_float(radius, "stop.radius", gt=0),
+        }
+    for key in stop:
+        if key in GRAD_STOP_DEFAULTS:
+            raise SpecError(
+                f"stop.{key}: problem {problem!r} stops by the loss rule; its keys are tol "
+                "and diverge"
+            )
+    check_keys(stop, STOP_DEFAULTS, "stop")
+    return {
+        "tol": as_float(stop.get("tol", STOP_DEFAULTS["tol"]), "stop.tol", ge=0, lt=1),
+        "diverge": as_float(stop.get("diverge", STOP_DEFAULTS["diverge"]), "stop.diverge", gt=1),
+    }
 
 
 def _parse_axes(table: dict, optimizer: str, problem: str, module, params: dict):
@@ -502,6 +534,8 @@ def _parse_axes(table: dict, optimizer: str, problem: str, module, params: dict)
             axes[name] = _parse_axis(name, table[name], f"axes.{name}", module)
         elif name in AXIS_DEFAULTS:
             axes[name] = {"values": [AXIS_DEFAULTS[name]]}
+        elif name in START_AXES:
+            continue  # the start point is problem_params.start
         else:
             require(table, name, "axes", _AXIS_FORMS)
         if name == "lr":

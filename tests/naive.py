@@ -441,3 +441,126 @@ def simulate(
     """
     out = simulate_detail(optimizer, eta, beta, lam, start, steps, tol, diverge, dtype)
     return {k: out[k] for k in ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")}
+
+
+# ---------------------------------------------------------------------------------
+# Landscapes: the general lane kernel's semantics (fastdescent.kernels.lanes), one
+# trajectory at a time
+# ---------------------------------------------------------------------------------
+
+LANDSCAPE_B = 32  # window blocks, as the lane kernel's B
+BASIN_DISTANCE = 1e-3
+EIG_RTOL = 1e-8
+NOISE = 1e-13
+
+
+def simulate_landscape(
+    fns,
+    optimizer: str,
+    eta: float,
+    beta: float,
+    start: Sequence[float],
+    steps: int,
+    grad_tol: float = 1e-10,
+    radius: float = 1e6,
+) -> dict:
+    """Run one trajectory on a 2-D landscape (1-D: y = 0); the lane kernel's row.
+
+    ``fns``: an object with plain-Python ``value(x, y)``, ``grad(x, y)``,
+    ``hessian(x, y)`` and ``project_minimum(x, y)`` (the problem's constants bound in).
+    Every t = 0..steps: stop rules on w_t (left, converged, max_steps, in that order),
+    then the update. The whole path is recorded; the rate is fitted afterwards.
+    """
+    x, y = float(start[0]), float(start[1]) if len(start) > 1 else 0.0
+    x0, y0 = x, y
+    vx = vy = 0.0
+    f0 = fns.value(x, y)
+    path = []
+    status, t_stop = "max_steps", steps
+    for t in range(steps + 1):
+        path.append((x, y))
+        gx, gy = fns.grad(x, y)
+        g2 = gx * gx + gy * gy
+        dx, dy = x - x0, y - y0
+        if not (dx * dx + dy * dy <= radius * radius) or not (g2 <= MAX_FLOAT):
+            status, t_stop = "left", t
+            break
+        if g2 <= grad_tol * grad_tol:
+            status, t_stop = "converged", t
+            break
+        if t == steps:
+            break
+        # the update, as a course notebook writes it
+        if optimizer == "gd":
+            x, y = x - eta * gx, y - eta * gy
+        else:
+            if optimizer == "nesterov":
+                gx, gy = fns.grad(x + beta * vx, y + beta * vy)
+            vx = beta * vx - eta * gx
+            vy = beta * vy - eta * gy
+            x, y = x + vx, y + vy
+    f = fns.value(x, y)
+    out = {
+        "steps": t_stop,
+        "diverge_step": -1,
+        "loss0": f0,
+        "final_loss": f,
+        "x_final": x,
+        "y_final": y,
+        "basin": -1,
+        "rate": math.nan,
+    }
+    if status == "left":
+        out["status"] = "escaped" if f < f0 else "diverged"
+        out["diverge_step"] = t_stop
+        return out
+    out["status"] = status
+    if status != "converged":
+        return out
+    sx, sy = _polish_naive(fns, x, y)
+    index, mx, my = fns.project_minimum(sx, sy)
+    lam, vecs = np.linalg.eigh(np.array(_sym(fns.hessian(sx, sy))))
+    big = max(abs(lam[0]), abs(lam[1]))
+    if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
+        if lam[0] >= -EIG_RTOL * big:
+            out["basin"] = index
+    # the window: from the start of the block before the one the run stopped in
+    first = LANDSCAPE_B * max(0, t_stop // LANDSCAPE_B - 1)
+    window = path[first : t_stop + 1]
+    order = ORDER[optimizer]
+    rates = []
+    for i in range(2):
+        if not abs(lam[i]) > EIG_RTOL * big:
+            continue
+        u = vecs[:, i]
+        z = [float(u[0] * (px - sx) + u[1] * (py - sy)) for px, py in window]
+        if not max(abs(v) for v in z) > NOISE * (1.0 + abs(sx) + abs(sy)):
+            continue
+        if len(z) < order + 2:
+            continue
+        sigma = 1.0 if z[1] * z[0] >= 0.0 else -1.0
+        rates.append(fit_rate(block_sums(z, range(order, len(z)), order, sigma), sigma, order))
+    finite = [r for r in rates if math.isfinite(r)]
+    out["rate"] = max(finite) if finite else math.nan
+    return out
+
+
+def _sym(h):
+    hxx, hxy, hyy = h
+    return [[hxx, hxy], [hxy, hyy]]
+
+
+def _polish_naive(fns, x, y, iterations=3):
+    """Newton on grad f, flat directions (|eigenvalue| <= EIG_RTOL * max) left alone."""
+    for _ in range(iterations):
+        g = np.array(fns.grad(x, y))
+        lam, vecs = np.linalg.eigh(np.array(_sym(fns.hessian(x, y))))
+        big = max(abs(lam[0]), abs(lam[1]))
+        if not (big > 0 and math.isfinite(big)):
+            break
+        step = np.zeros(2)
+        for i in range(2):
+            if abs(lam[i]) > EIG_RTOL * big:
+                step += (vecs[:, i] @ g) / lam[i] * vecs[:, i]
+        x, y = x - float(step[0]), y - float(step[1])
+    return x, y

@@ -110,8 +110,9 @@ def test_degenerate_starts_match_twin():
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("steps", [1, 2, 31, 32, 33, 64, 97])
 def test_block_boundaries_match_twin(optimizer, steps, dtype):
-    """d = 2 runs in bursts of one rate block (fastdescent.blocks): trajectories that stop
-    on every side of a block boundary, and at steps that are and are not multiples of B."""
+    """d = 2 runs in bursts of one rate block (fastdescent.kernels.simd.blocks): trajectories
+    that stop on every side of a block boundary, and at steps that are and are not multiples
+    of B."""
     axes = {"lr": {"start": 0.02, "stop": 4.2, "num": 23, "relative_to": "lambda_max"}}
     if optimizer != "gd":
         axes["beta"] = {"values": [0.0, 0.3, 0.9]}

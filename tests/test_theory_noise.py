@@ -1,4 +1,4 @@
-"""Tests for the stationary loss under additive gradient noise (fastdescent.theory_noise).
+"""Tests for the stationary loss under additive gradient noise (fastdescent.theory.noise).
 
 Closed forms are checked against (1) a numerical solve of the discrete Lyapunov equation of
 the literal update rules and (2) a Monte-Carlo simulation of many independent chains.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fastdescent import theory as T
-from fastdescent import theory_noise
+from fastdescent.theory import noise as theory_noise
 
 
 def state_space(optimizer, eta, beta, lam, sigma):

@@ -1,4 +1,4 @@
-"""``fastdescent.vector_ir``: the explicit-SIMD loops of the kernel.
+"""``fastdescent.kernels.simd.vector_ir``: the explicit-SIMD loops of the kernel.
 
 ``dynamics_burst`` (d = 2, state in registers) and ``dynamics_burst_d`` (any d) are
 checked against a plain Python loop of the update rules (tests/naive.py's ``update`` and
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from naive import FLOOR, loss, update
 
-from fastdescent import vector_ir as V
+from fastdescent.kernels.simd import vector_ir as V
 from fastdescent.optimizers import CODES
 
 

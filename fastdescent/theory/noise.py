@@ -1,6 +1,7 @@
 """Stationary loss of gd / heavy_ball / nesterov on a quadratic with additive gradient noise.
 
-Re-exported by ``fastdescent.theory``; see that module for the objective and update rules.
+Re-exported by ``fastdescent.theory``; see ``fastdescent.theory.quadratic`` for the objective
+and update rules.
 Noise model: every step uses the gradient g = grad f(w') + sigma * xi_t instead of
 grad f(w'), where w' is the point the method evaluates the gradient at (w for gd and
 heavy_ball, the look-ahead w + beta*v for nesterov) and xi_t ~ N(0, I) is independent across
@@ -40,14 +41,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .quadratic import _check_optimizer, _scalar, characteristic
+
 __all__ = ["stationary_loss", "stationary_variance"]
 
 
 def _direction(optimizer, eta, beta, lam, sigma):
     """Per-direction (Var(w), loss contribution), float64 arrays of the broadcast shape."""
-    # Deferred import: fastdescent.theory imports this module at its top.
-    from fastdescent.theory import _check_optimizer, _scalar, characteristic
-
     beta = _check_optimizer(optimizer, beta)
     eta = np.asarray(eta, dtype=np.float64)
     lam = np.asarray(lam, dtype=np.float64)

@@ -13,7 +13,7 @@ windows.
 
 The loop computes the dynamics and the stopping tests only; the rate-window sums are
 recomputed afterwards, for the last two blocks of each trajectory only, from checkpoints
-(``fastdescent.blocks``). Per step and lane, with the operations in the same order as
+(``fastdescent.kernels.simd.blocks``). Per step and lane, with the operations in the same order as
 ``tests/naive.py`` (plain IEEE float64, no FMA contraction, so bit-identical to it):
 
     gd          g = lam * w;           w = w - eta * g
@@ -50,8 +50,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, register_jitable
 
-from .metrics import FLOOR, FLOOR32
-from .optimizers import GD, HEAVY_BALL, NESTEROV
+from ...metrics import FLOOR, FLOOR32
+from ...optimizers import GD, HEAVY_BALL, NESTEROV
 
 VW = 8  # float64 lanes per vector: 8 float64 = one 512-bit register (16 for float32)
 GROUPS = 2  # independent vectors per step: two dependency chains hide the latency

@@ -6,7 +6,7 @@ cannot know in advance which blocks those are, so it updates five sums per coord
 every step: more than the dynamics themselves. This kernel splits the work in two:
 
 1. **Dynamics.** nl trajectories (16 float64 or 32 float32) advance in lockstep in
-   bursts of exactly B steps (``fastdescent.vector_ir.dynamics_burst``: explicit 512-bit
+   bursts of exactly B steps (``vector_ir.dynamics_burst``: explicit 512-bit
    vectors, all state in registers, no sums; ``dynamics_burst_d`` for d != 2, with the
    coordinates' state in memory). A lane's trajectory always starts at a
    burst boundary, so every lane's step count t is a multiple of B there and every rate
@@ -39,8 +39,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._jit import jit
-from .metrics import (
+from ..._jit import jit
+from ...metrics import (
     CONVERGED,
     DIVERGED,
     FLOOR,
@@ -51,7 +51,7 @@ from .metrics import (
     stopped_at_start,
     sums_rate,
 )
-from .optimizers import GD, HEAVY_BALL
+from ...optimizers import GD, HEAVY_BALL
 from .vector_ir import (
     ANYFRZ,
     BETA,
@@ -188,7 +188,7 @@ def run_tile(
     """Run tile ``tile`` of ``n_tiles``, rows n*tile//n_tiles .. n*(tile+1)//n_tiles - 1 of
     the chunk (d = ``start.shape[0]`` coordinates, d >= 2).
 
-    Arguments as in ``fastdescent.kernels.sweep_quadratic``; ``proto``: an array of the
+    Arguments as in ``fastdescent.kernels.simd.sweep.sweep_quadratic``; ``proto``: an array of the
     dtype the dynamics run in (float64 or float32).
     """
     n = status.shape[0]

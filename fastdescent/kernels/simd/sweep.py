@@ -5,14 +5,11 @@ kernel to grid coordinates (C order over the slots lr, beta, kappa, seed; an axi
 spec does not have is a slot of length 1), so the grid is never materialised and the
 memory a chunk needs is its output arrays.
 
-Layout of the work: tiles, each a contiguous run of rows, run by ``fastdescent.blocks``:
+Layout of the work: tiles, each a contiguous run of rows, run by ``blocks.run_tile``:
 16 trajectories (32 in float32) side by side in explicit 512-bit SIMD registers, in
 bursts of one rate block, with the rate-window sums recomputed from checkpoints for the
-last blocks only. ``prange`` splits its range statically (numba#2556), and Numba's
-``parallel_chunksize`` did not change that here, so the threads draw tiles from a shared
-atomic counter (``_fetch_add``): a thread that is slowed, by the Parquet writer thread
-on a 2-core machine or by tiles that run long, takes fewer tiles. The tiles are visited
-in a scrambled order, so cheap (early-exit) and expensive regions of the grid mix.
+last blocks only. The threads draw tiles from a shared atomic counter
+(``fastdescent.kernels._tiles``), in a scrambled order.
 
 Measured on the 2-core machine, 2 threads (2026-11-22): W1 (d = 2) 0.25 s, against
 1.77 s for the kernel this replaced, which ran one trajectory at a time with its state
@@ -28,44 +25,14 @@ chunking, tiling or lane assignment. The per-step semantics are documented in
 from __future__ import annotations
 
 import numpy as np
-from numba import prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import prange
 
+from ..._jit import jit_parallel
+from .._tiles import fetch_add, scramble
 from . import blocks
-from ._jit import jit, jit_parallel
 from .vector_ir import NL
 
 MAX_TILES = 1024
-
-
-@jit
-def _scramble(k, n):
-    """A fixed permutation of 0..n-1: k -> (k * p) mod n with p prime and not dividing n.
-
-    Tiles are drawn in this order, so consecutive draws come from every part of the grid
-    (every beta, every lr) and cheap and expensive tiles alternate until the end, where
-    a long tile drawn last would leave the other threads idle.
-    """
-    p = 7919
-    if n % p == 0:
-        p = 7907
-    return (k * p) % n
-
-
-@intrinsic
-def _fetch_add(typingctx, counter, value):
-    """Atomically add ``value`` to ``counter[0]`` (an int64 array) and return the old
-    value: a shared work counter that the threads draw tiles from."""
-    sig = types.int64(counter, value)
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], array, [zero])
-        return builder.atomic_rmw("add", ptr, args[1], "monotonic")
-
-    return sig, codegen
 
 
 @jit_parallel
@@ -117,11 +84,11 @@ def sweep_quadratic(
     # Parquet writer thread, or by tiles that run long) simply takes fewer tiles.
     counter = np.zeros(1, np.int64)
     for _ in prange(n_tiles):
-        k = _fetch_add(counter, np.int64(1))
+        k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
             blocks.run_tile(
                 np.int64(lo),
-                _scramble(np.int64(k), n_tiles),
+                scramble(np.int64(k), n_tiles),
                 np.int64(n_tiles),
                 shape,
                 lr_values,
@@ -144,4 +111,4 @@ def sweep_quadratic(
                 rate,
                 proto,
             )
-            k = _fetch_add(counter, np.int64(1))
+            k = fetch_add(counter, np.int64(1))

@@ -25,15 +25,13 @@ shape; 0-d results are returned as NumPy scalars.
 Besides rates, stability and optima: plot-overlay region labels (``regions``; for heavy ball
 also Pedregosa's robust / lazy / knife's-edge split, ``heavy_ball_regions`` and
 ``heavy_ball_rate_chebyshev``) and the stationary loss under additive gradient noise
-(``stationary_loss``, ``stationary_variance``; implemented in ``fastdescent.theory_noise``
-and re-exported here).
+(``stationary_loss``, ``stationary_variance``) are in ``fastdescent.theory.noise``, which
+builds on this module; ``fastdescent.theory`` re-exports both.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from fastdescent.theory_noise import stationary_loss, stationary_variance
 
 __all__ = [
     "HB_REGIONS",
@@ -48,8 +46,6 @@ __all__ = [
     "regions",
     "stability_limit",
     "stable",
-    "stationary_loss",
-    "stationary_variance",
 ]
 
 OPTIMIZERS = ("gd", "heavy_ball", "nesterov")

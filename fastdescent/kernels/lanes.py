@@ -1,0 +1,321 @@
+"""The general lane kernel: landscapes (any problem with a ``dispatch`` code), any optimizer.
+
+Semantics of one trajectory (``tests/naive.py``, ``simulate_landscape``, is the slow twin):
+
+- w_0 = (x0, y0) (1-D problems: y = 0 throughout), v_0 = 0, loss0 = f(w_0).
+- At every t = 0, 1, ..., steps, first the stop rules on w_t, with g_t = grad f(w_t):
+  left    |w_t - w_0| > radius, or |g_t|^2 not finite (a NaN or inf anywhere);
+          status "escaped" if f(w_t) < f(w_0), else "diverged"; diverge_step = t
+  converged  |g_t| <= grad_tol (tested as |g_t|^2 <= grad_tol^2)
+  max_steps  t = steps and neither of the above
+  (in this order); then, if the run goes on, one update (``fastdescent.optimizers``):
+  gd          w <- w - eta g_t
+  heavy_ball  v <- beta v - eta g_t;                 w <- w + v
+  nesterov    v <- beta v - eta grad f(w + beta v);  w <- w + v
+  ``steps`` (the column) is the t at which the run stopped.
+- x_final, y_final, final_loss: w_t and f(w_t) at that t.
+- A converged run's critical point w* is polished from w_t by Newton steps on the
+  gradient (``_polish``; directions of |Hessian eigenvalue| <= EIG_RTOL * max are left
+  alone, so a flat direction, e.g. along the donut's circle of minima, stays put).
+  ``basin`` is the index of the problem's listed minimum nearest to w* when it is within
+  BASIN_DISTANCE of it and the Hessian at w* has no eigenvalue below -EIG_RTOL * max
+  (a minimum, not a saddle); else -1. Runs that did not converge have basin -1.
+- ``rate``: the local contraction factor of |w_t - w*| of a converged run, measured
+  from its last B..2B steps (B = 32): the error w_t - w* is split along the Hessian's
+  eigenvectors at w*, u_1 and u_2. Near w* the iteration is linear, and along each
+  eigenvector the component z_t = u_i . (w_t - w*) obeys the same one-direction
+  recurrence as a quadratic's coordinate (order 1 for gd, 2 for momentum), so
+  ``fastdescent.metrics.fit_rate`` fits it exactly as on quadratics. The rate is the
+  largest fitted |root| over the directions that carry signal: eigenvalue above
+  EIG_RTOL * max (a curved direction) and a window amplitude above NOISE * (1 + |w*|)
+  (not rounding noise). NaN where no direction qualifies, where fewer than two
+  equations are in the window, or for runs that did not converge (a max_steps run
+  may still be far from any critical point).
+
+The lane loop: NL trajectories in lockstep, their state in flat arrays (x, y, v_x, v_y,
+x_0, y_0, eta, beta, t, live). A block of B steps runs branch-free over the lanes (the
+stop rules as masks; a stopped lane keeps its state); at block boundaries finished lanes
+are finalised (status, basin, rate by replaying the window from a checkpoint) and
+refilled with the next trajectories of the tile. Checkpoints: each lane's state at the
+start of the previous and the current block, so the window w_P .. w_T, P = B *
+max(0, T // B - 1), is replayed with the same floating-point operations (``_advance``).
+Every trajectory is computed on its own: results do not depend on tiles, threads or
+chunking.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit, jit_parallel
+from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_FLOAT, MAX_STEPS, fit_rate
+from ..optimizers import GD, NESTEROV
+from . import dispatch
+from ._tiles import fetch_add, scramble
+
+NL = 8  # lanes: one 512-bit register of float64
+B = 32  # block length: refills and checkpoints at multiples of B (as metrics.BLOCK)
+MAX_TILES = 1024
+BASIN_DISTANCE = 1e-3  # |w* - listed minimum| at most this for basin >= 0
+EIG_RTOL = 1e-8  # |eigenvalue| <= EIG_RTOL * max |eigenvalue|: a flat direction
+NOISE = 1e-13  # window amplitude below NOISE * (1 + |w*|): rounding noise, not signal
+POLISH = 3  # Newton steps from the stopping point to w*
+
+# rows of the kernel's inputs and outputs
+ROW_ETA, ROW_BETA, ROW_X0, ROW_Y0 = 0, 1, 2, 3
+I_STEPS, I_DIVERGE, I_BASIN = 0, 1, 2
+F_LOSS0, F_FINAL, F_RATE, F_X, F_Y = 0, 1, 2, 3, 4
+# stop kinds inside the kernel
+_LEFT, _CONV, _MAXED = 1, 2, 3
+
+
+@jit
+def _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c):
+    """One update from w = (x, y), v = (vx, vy), given g = grad f(w) = (gx, gy)."""
+    if optimizer == GD:
+        return x - eta * gx, y - eta * gy, vx, vy
+    if optimizer == NESTEROV:
+        gx, gy = dispatch.grad(problem, x + beta * vx, y + beta * vy, c)
+    vx = beta * vx - eta * gx
+    vy = beta * vy - eta * gy
+    return x + vx, y + vy, vx, vy
+
+
+@jit
+def _eig2(a, b, d):
+    """Eigen-decomposition of the symmetric [[a, b], [b, d]]: (l1, l2, u1x, u1y), l1 <= l2,
+    u1 the unit eigenvector of l1 (that of l2 is (-u1y, u1x))."""
+    half = 0.5 * (a - d)
+    r = math.hypot(half, b)
+    mid = 0.5 * (a + d)
+    l1, l2 = mid - r, mid + r
+    if not r > 0.0:
+        return l1, l2, 1.0, 0.0
+    # (A - l1 I) u = 0 from the row whose diagonal entry a - l1 = half + r or
+    # d - l1 = r - half is the larger: no cancellation
+    if half > 0.0:
+        ux, uy = b, -(half + r)
+    else:
+        ux, uy = r - half, -b
+    n = math.hypot(ux, uy)
+    return l1, l2, ux / n, uy / n
+
+
+@jit
+def _polish(problem, x, y, c):
+    """Newton steps on grad f from (x, y), skipping flat directions: w*."""
+    for _ in range(POLISH):
+        gx, gy = dispatch.grad(problem, x, y, c)
+        a, b, d = dispatch.hessian(problem, x, y, c)
+        l1, l2, ux, uy = _eig2(a, b, d)
+        big = max(abs(l1), abs(l2))
+        if not (big > 0.0 and math.isfinite(big)):
+            break
+        g1 = ux * gx + uy * gy  # components along u1 = (ux, uy), u2 = (-uy, ux)
+        g2 = -uy * gx + ux * gy
+        s1 = g1 / l1 if abs(l1) > EIG_RTOL * big else 0.0
+        s2 = g2 / l2 if abs(l2) > EIG_RTOL * big else 0.0
+        x = x - (s1 * ux - s2 * uy)
+        y = y - (s1 * uy + s2 * ux)
+    return x, y
+
+
+@jit
+def _window_rate(z, n, order):
+    """fit_rate of one direction's window z[0..n-1] (the metrics sums, sigma from the
+    window's first step); NaN with fewer than two equations."""
+    if n < order + 2:
+        return math.nan
+    sigma = 1.0 if z[1] * z[0] >= 0.0 else -1.0
+    xx = xf = ff = rxf = rff = 0.0
+    for t in range(order, n):
+        x1 = z[t - 1]
+        f_t = z[t] - sigma * x1
+        f1 = x1 - sigma * z[t - 2] if t >= 2 else 0.0
+        xx += x1 * x1
+        xf += x1 * f1
+        ff += f1 * f1
+        rxf += f_t * x1
+        rff += f_t * f1
+    return fit_rate(xx, xf, ff, rxf, rff, sigma, order)
+
+
+@jit
+def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z):
+    """Local rate of a run that converged at t_stop near w* = (sx, sy) (module docstring).
+
+    ck: (x, y, vx, vy, t) at the window start P; wx, wy, z: scratch of length >= 2B + 1.
+    """
+    x, y, vx, vy = ck[0], ck[1], ck[2], ck[3]
+    n = int(t_stop - ck[4]) + 1
+    for k in range(n):
+        wx[k], wy[k] = x, y
+        if k + 1 < n:
+            gx, gy = dispatch.grad(problem, x, y, c)
+            x, y, vx, vy = _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
+    a, b, d = dispatch.hessian(problem, sx, sy, c)
+    l1, l2, ux, uy = _eig2(a, b, d)
+    big = max(abs(l1), abs(l2))
+    noise = NOISE * (1.0 + abs(sx) + abs(sy))
+    best = math.nan
+    for i in range(2):
+        lam = l1 if i == 0 else l2
+        px, py = (ux, uy) if i == 0 else (-uy, ux)
+        if not abs(lam) > EIG_RTOL * big:
+            continue
+        amp = 0.0
+        for k in range(n):
+            z[k] = px * (wx[k] - sx) + py * (wy[k] - sy)
+            amp = max(amp, abs(z[k]))
+        if not amp > noise:
+            continue
+        r = _window_rate(z, n, order)
+        if math.isfinite(r) and not (r <= best):  # max, NaN-free
+            best = r
+    return best
+
+
+@jit
+def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, status,
+            iout, fout, wx, wy, z):  # fmt: skip
+    """Write row j of a run that stopped at step t at (x, y) (module docstring)."""
+    f = dispatch.value(problem, x, y, c)
+    fout[F_LOSS0, j] = f0
+    fout[F_FINAL, j] = f
+    fout[F_X, j] = x
+    fout[F_Y, j] = y
+    fout[F_RATE, j] = math.nan
+    iout[I_STEPS, j] = t
+    iout[I_DIVERGE, j] = -1
+    iout[I_BASIN, j] = -1
+    if kind == _LEFT:
+        status[j] = ESCAPED if f < f0 else DIVERGED
+        iout[I_DIVERGE, j] = t
+    elif kind == _MAXED:
+        status[j] = MAX_STEPS
+    else:
+        status[j] = CONVERGED
+        sx, sy = _polish(problem, x, y, c)
+        index, mx, my = dispatch.project_minimum(problem, sx, sy, c)
+        a, b, d = dispatch.hessian(problem, sx, sy, c)
+        l1, l2, _, _ = _eig2(a, b, d)
+        big = max(abs(l1), abs(l2))
+        if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
+            if l1 >= -EIG_RTOL * big:
+                iout[I_BASIN, j] = index
+        fout[F_RATE, j] = _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t, c, wx, wy, z)
+
+
+@jit
+def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
+    """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1, NL lanes at a time."""
+    n = status.shape[0]
+    r0 = k * n // n_tiles
+    r1 = (k + 1) * n // n_tiles
+    problem, optimizer, order, steps = ints[0], ints[1], ints[2], ints[3]
+    gtol2, r2 = floats[0], floats[1]
+    xs = np.zeros(NL)
+    ys = np.zeros(NL)
+    vxs = np.zeros(NL)
+    vys = np.zeros(NL)
+    x0s = np.zeros(NL)
+    y0s = np.zeros(NL)
+    etas = np.zeros(NL)
+    betas = np.zeros(NL)
+    f0s = np.zeros(NL)
+    ts = np.zeros(NL, np.int64)
+    kinds = np.zeros(NL, np.int64)
+    live = np.zeros(NL, np.bool_)
+    row = np.full(NL, -1, np.int64)
+    ck_prev = np.zeros((NL, 5))
+    ck_cur = np.zeros((NL, 5))
+    wx = np.empty(2 * B + 1)
+    wy = np.empty(2 * B + 1)
+    z = np.empty(2 * B + 1)
+    nxt = r0
+    while True:
+        # finalise lanes that stopped, refill idle lanes, roll the checkpoints
+        busy = 0
+        for lane in range(NL):
+            j = row[lane]
+            if j >= 0 and not live[lane]:
+                _finish(
+                    problem, optimizer, order, j, kinds[lane], xs[lane], ys[lane],
+                    ts[lane], f0s[lane], ck_prev[lane], etas[lane], betas[lane], c,
+                    status, iout, fout, wx, wy, z,
+                )  # fmt: skip
+                row[lane] = -1
+            if row[lane] < 0 and nxt < r1:
+                j = nxt
+                nxt += 1
+                row[lane] = j
+                x, y = rows[ROW_X0, j], rows[ROW_Y0, j]
+                xs[lane], ys[lane], x0s[lane], y0s[lane] = x, y, x, y
+                vxs[lane], vys[lane] = 0.0, 0.0
+                etas[lane], betas[lane] = rows[ROW_ETA, j], rows[ROW_BETA, j]
+                f0s[lane] = dispatch.value(problem, x, y, c)
+                ts[lane], kinds[lane], live[lane] = 0, 0, True
+                ck_cur[lane, 0], ck_cur[lane, 1] = x, y
+                ck_cur[lane, 2], ck_cur[lane, 3], ck_cur[lane, 4] = 0.0, 0.0, 0.0
+            if live[lane]:
+                busy += 1
+                for q in range(5):
+                    ck_prev[lane, q] = ck_cur[lane, q]
+                ck_cur[lane, 0], ck_cur[lane, 1] = xs[lane], ys[lane]
+                ck_cur[lane, 2], ck_cur[lane, 3] = vxs[lane], vys[lane]
+                ck_cur[lane, 4] = ts[lane]
+        if busy == 0:
+            break
+        # one block of B steps, every lane in lockstep, branch-free
+        for _ in range(B):
+            n_live = 0
+            for lane in range(NL):
+                x, y, vx, vy = xs[lane], ys[lane], vxs[lane], vys[lane]
+                t = ts[lane]
+                on = live[lane]
+                gx, gy = dispatch.grad(problem, x, y, c)
+                g2 = gx * gx + gy * gy
+                dx = x - x0s[lane]
+                dy = y - y0s[lane]
+                left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
+                conv = g2 <= gtol2
+                stop = on & (left | conv | (t >= steps))
+                kind = _LEFT if left else (_CONV if conv else _MAXED)
+                kinds[lane] = kind if stop else kinds[lane]
+                go = on & (not stop)
+                nx, ny, nvx, nvy = _advance(
+                    problem, optimizer, x, y, vx, vy, gx, gy, etas[lane], betas[lane], c
+                )
+                xs[lane] = nx if go else x
+                ys[lane] = ny if go else y
+                vxs[lane] = nvx if go else vx
+                vys[lane] = nvy if go else vy
+                ts[lane] = t + 1 if go else t
+                live[lane] = go
+                n_live += go
+            if n_live == 0:
+                break
+
+
+@jit_parallel
+def sweep_lanes(rows, c, ints, floats, status, iout, fout):
+    """Trajectories of one chunk, n = status.shape[0], row j from rows[:, j].
+
+    rows    float64 (4, n): eta, beta, x0, y0 of each trajectory (y0 = 0 for 1-D)
+    c       float64 (k,): the problem's packed constants (its ``pack(params)``)
+    ints    int64 (4,): problem code, optimizer code, recurrence order, steps
+    floats  float64 (2,): grad_tol**2, radius**2
+    outputs, column j is row j: status int8 (n,); iout int32 (3, n): steps, diverge_step,
+            basin; fout float64 (5, n): loss0, final_loss, rate, x_final, y_final
+    """
+    n = status.shape[0]
+    n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_tiles):
+        k = fetch_add(counter, np.int64(1))
+        while k < n_tiles:
+            run_tile(scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout)
+            k = fetch_add(counter, np.int64(1))

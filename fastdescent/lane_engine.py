@@ -1,0 +1,93 @@
+"""From a parsed landscape spec to the general lane kernel's arguments and result columns.
+
+``LaneEngine(spec)`` has the interface of ``fastdescent.engine.Engine`` (``kernel``,
+``coordinates``, ``schema``, ``warm_up``). A chunk's axis values are computed row by row
+(``SweepSpec.coordinates``: memory O(chunk), bit-identical to the full axes) and handed to
+``kernels.lanes.sweep_lanes`` as one (4, n) table of eta, beta, x0, y0; the kernel
+returns the metric columns. Landscapes have no global lambda_max: ``eta`` is ``lr``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import __version__
+from .optimizers import CODES, ORDER
+from .problems import get_problem
+from .spec import SweepSpec
+
+#: per-trajectory columns the lane kernel adds to the quadratic ones, by problem dimension
+LANDSCAPE_FIELDS = {1: ("x_final",), 2: ("x_final", "y_final")}
+
+
+class LaneEngine:
+    """Kernel arguments for one landscape sweep (see the module docstring)."""
+
+    def __init__(self, spec: SweepSpec):
+        self.spec = spec
+        self.module = module = get_problem(spec.problem)
+        self.dim = module.DIM
+        params = spec.problem_params
+        self.start = tuple(float(v) for v in params["start"]) + (0.0,) * (2 - self.dim)
+        self.c = np.ascontiguousarray(module.pack(params), dtype=np.float64)
+        self.ints = np.array(
+            [module.CODE, CODES[spec.optimizer], ORDER[spec.optimizer], spec.steps],
+            dtype=np.int64,
+        )
+        stop = spec.stop
+        with np.errstate(over="ignore"):
+            self.floats = np.array([stop["grad_tol"], stop["radius"]], dtype=np.float64) ** 2
+        self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+
+    def _rows(self, lo: int, hi: int) -> np.ndarray:
+        """The kernel's (4, hi - lo) table: eta, beta, x0, y0 of ids lo .. hi-1."""
+        cols = self.spec.coordinates(lo, hi)
+        rows = np.empty((4, hi - lo))
+        rows[0] = cols["lr"]
+        rows[1] = cols["beta"] if "beta" in cols else 0.0
+        rows[2] = cols["x0"] if "x0" in cols else self.start[0]
+        rows[3] = cols["y0"] if "y0" in cols else self.start[1]
+        return rows
+
+    def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
+        """Run ids lo .. lo+n-1; the metric columns, each of shape (n,): status int8,
+        steps, diverge_step, basin int32; loss0, final_loss, rate, x_final (, y_final)
+        float64."""
+        from .kernels.lanes import sweep_lanes
+
+        lo, n = int(lo), int(n)
+        status = np.empty(n, np.int8)
+        iout = np.empty((3, n), np.int32)
+        fout = np.empty((5, n), np.float64)
+        if n:
+            sweep_lanes(self._rows(lo, lo + n), self.c, self.ints, self.floats, status, iout, fout)
+        out = {
+            "status": status,
+            "steps": iout[0],
+            "diverge_step": iout[1],
+            "loss0": fout[0],
+            "final_loss": fout[1],
+            "rate": fout[2],
+            "x_final": fout[3],
+            "basin": iout[2],
+        }
+        if self.dim == 2:
+            out["y_final"] = fout[4]
+        return out
+
+    def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        """traj, the axis values and eta (= lr) of ids lo .. hi-1, each of shape (hi - lo,)."""
+        cols = self.spec.coordinates(lo, hi)
+        cols["eta"] = cols["lr"].copy()
+        return cols
+
+    def schema(self):
+        from .engine import schema_for
+
+        return schema_for(self.spec, __version__)
+
+    def warm_up(self) -> None:
+        """Compile (or load from the cache) the lane kernel, on one trajectory."""
+        self.kernel(0, 1)

@@ -1,0 +1,17 @@
+"""Closed-form theory: what the sweeps are checked against.
+
+- ``quadratic``: rates, stability limits and optima of gd, heavy ball and Nesterov on
+  quadratics (the spectral radius of each eigen-direction's iteration).
+- ``noise``: the stationary loss under additive gradient noise (builds on ``quadratic``).
+- ``local``: the same theory at a minimum of a landscape, through the Hessian's
+  eigenvalues there (stability limits per minimum, local rates).
+
+Everything is re-exported here: ``fastdescent.theory.rate(...)``.
+"""
+
+from .noise import *  # noqa: F403
+from .noise import __all__ as _noise_all
+from .quadratic import *  # noqa: F403
+from .quadratic import __all__ as _quadratic_all
+
+__all__ = [*_quadratic_all, *_noise_all]
