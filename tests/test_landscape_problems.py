@@ -201,6 +201,51 @@ def test_descents_from_random_starts_land_on_listed_minima(name):
         assert math.dist((px, py), locs[k]) < 1e-5, (x, y, px, py)
 
 
+COUNTS = {  # (minima, saddles, maxima)
+    "multimodal": (4, 4, 1),
+    "rosenbrock": (1, 0, 0),
+    "wells": (3, 2, 0),
+    "himmelblau": (4, 4, 1),
+    "camel": (6, 7, 2),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n in COUNTS])
+def test_counts_and_morse(name):
+    """The counts, and #minima - #saddles + #maxima = 1 (coercive Morse functions)."""
+    mod, params, _, _ = setup(name)
+    kinds = [p.kind for p in mod.saddles(params)]
+    counts = (len(mod.minima(params)), kinds.count("saddle"), kinds.count("maximum"))
+    assert counts == COUNTS[name] and len(kinds) == sum(counts[1:])
+    assert counts[0] - counts[1] + counts[2] == 1
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if n in ("multimodal", "wells", "himmelblau", "camel")]
+)
+def test_grid_minima_of_the_sampled_twin(name):
+    """Independent count: the strict local minima of the naive f sampled on a 301 x 301
+    grid over the region are the listed minima, one grid cell each."""
+    mod, params, _, family = setup(name)
+    f = naive.PROBLEMS[name][0]
+    xmin, xmax, ymin, ymax = mod.region(params)
+    xs, ys = np.linspace(xmin, xmax, 301), np.linspace(ymin, ymax, 301)
+    F = np.array([[f(x, y, **family) for x in xs] for y in ys])
+    core = F[1:-1, 1:-1]
+    low = np.ones(core.shape, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                low &= core < F[1 + di : 300 + di, 1 + dj : 300 + dj]
+    i, j = np.nonzero(low)
+    found = sorted(zip(xs[j + 1].tolist(), ys[i + 1].tolist(), strict=True))
+    locs = [m.location for m in mod.minima(params)]
+    cell = math.hypot(xs[1] - xs[0], ys[1] - ys[0])
+    assert len(found) == len(locs)
+    assert sorted(nearest(locs, x, y) for x, y in found) == list(range(len(locs)))
+    assert all(math.dist(p, locs[nearest(locs, *p)]) <= cell for p in found)
+
+
 # ---------------------------------------------------------------- known results
 
 
@@ -301,3 +346,55 @@ def test_check_start(name):
         mod.check_start(ok, axes, "float64", WHERE)
         with pytest.raises(SpecError, match=r"axes\.y0"):
             mod.check_start(ok, axes, "float32", WHERE)
+
+
+def test_multimodal():
+    mod, params, _, _ = setup("multimodal")
+    minima = mod.minima(params)
+    assert minima[0].location[1] == 0.0 and minima[0].value == pytest.approx(-0.794582, abs=1e-6)
+    points = [p.location for p in (*minima, *mod.saddles(params))]
+    for x, y in points:  # f(x, -y) = f(x, y): exact mirror pairs
+        assert (x, -y) in points or (y == 0.0 and (x, y) in points)
+    assert all(max(abs(x), abs(y)) < 5 for x, y in points)
+
+
+def test_himmelblau():
+    mod, params, c, _ = setup("himmelblau")
+    known = [(-3.779310, -3.283186), (-2.805118, 3.131312), (3.0, 2.0), (3.584428, -1.848127)]
+    minima = mod.minima(params)
+    assert minima[2].location == (3.0, 2.0) and mod.grad(3.0, 2.0, c) == (0.0, 0.0)
+    for m, loc in zip(minima, known, strict=True):
+        assert m.location == pytest.approx(loc, abs=1e-6) and m.value == 0.0
+        assert mod.value(*m.location, c) < 1e-28
+    (top,) = [p for p in mod.saddles(params) if p.kind == "maximum"]
+    assert top.location == pytest.approx((-0.270845, -0.923039), abs=1e-6)
+
+
+def test_camel():
+    mod, params, _, _ = setup("camel")
+    minima = mod.minima(params)
+    for m in minima[:2]:
+        assert abs(m.location[0]) == pytest.approx(0.0898, abs=1e-4)
+        assert m.value == pytest.approx(-1.0316, abs=1e-4)
+    assert minima[1].location == pytest.approx((0.0898, -0.7126), abs=1e-4)
+    points = [p.location for p in (*minima, *mod.saddles(params))]
+    for x, y in points:  # f(-x, -y) = f(x, y): exact pairs, and the origin
+        assert (-x, -y) in points
+    assert (0.0, 0.0) in points
+    for k in range(0, 6, 2):
+        assert minima[k].value == minima[k + 1].value
+        assert minima[k].eigenvalues == minima[k + 1].eigenvalues
+
+
+def test_camel_critical_points_are_the_resultant_roots():
+    """df/dy = 0 gives x = 8y - 16y^3; df/dx is then a degree-15 polynomial in y. Its
+    real roots are exactly the listed critical points (all 15 roots are real)."""
+    mod, params, _, _ = setup("camel")
+    P = np.polynomial.Polynomial
+    x = P([0, 8, 0, -16])
+    roots = (8 * x - 8.4 * x**3 + 2 * x**5 + P([0, 1])).roots()
+    real = roots[np.abs(roots.imag) < 1e-9].real
+    assert len(real) == 15
+    expected = sorted((8 * y - 16 * y**3, y) for y in real)
+    points = sorted(p.location for p in (*mod.minima(params), *mod.saddles(params)))
+    assert np.allclose(points, expected, atol=1e-9)

@@ -62,8 +62,11 @@ from types import ModuleType
 # problem name -> module name inside fastdescent.problems
 PROBLEMS: dict[str, str] = {
     "quadratic": "quadratic",
+    "multimodal": "multimodal",
     "saddle": "saddle",
     "rosenbrock": "rosenbrock",
+    "himmelblau": "himmelblau",
+    "camel": "camel",
 }
 
 
