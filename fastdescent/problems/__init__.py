@@ -65,8 +65,11 @@ PROBLEMS: dict[str, str] = {
     "multimodal": "multimodal",
     "saddle": "saddle",
     "rosenbrock": "rosenbrock",
+    "donut": "donut",
+    "wells": "wells",
     "himmelblau": "himmelblau",
     "camel": "camel",
+    "quartic": "quartic",
 }
 
 

@@ -265,20 +265,20 @@ def find_critical_points(
     hessian: Callable,
     bound: Callable,
     c,
-    boxes: Sequence[tuple[float, float, float, float]],
-    n: int,
+    grids: Sequence[tuple[tuple[float, float, float, float], int]],
     inside: Callable,
 ) -> list[tuple[float, float]]:
     """All critical points that a dense search finds, to full precision.
 
-    For each box of ``boxes``, the candidates of ``grid_candidates`` on an n x n grid;
+    For each (box, n) of ``grids``, the candidates of ``grid_candidates`` on an n x n
+    grid over the box;
     Newton (``newton``) from each; kept: the points with |grad f| <= 1e-9 * bound(|x|,
     |y|, c) (``bound`` scales by the size of the formula's terms there) for which
     ``inside(x, y)`` holds (the region known to hold every critical point), merged when
     closer than 1e-7 * (1 + |p|) (keeping the one with the smaller |grad f|), sorted by
     (x, y).
     """
-    starts = [grid_candidates(grad, c, box, n) for box in boxes]
+    starts = [grid_candidates(grad, c, box, n) for box, n in grids]
     x0 = np.concatenate([s[0] for s in starts])
     y0 = np.concatenate([s[1] for s in starts])
     x, y, g = newton(grad, hessian, c, x0, y0)

@@ -126,7 +126,7 @@ def _inside(x: float, y: float) -> bool:
 @functools.lru_cache(maxsize=1)
 def _critical():
     points = _landscape.find_critical_points(
-        grad, hessian, bound, _NO_CONSTANTS, [REGION], GRID, _inside
+        grad, hessian, bound, _NO_CONSTANTS, [(REGION, GRID)], _inside
     )
     points = _landscape.mirror_closure(points, lambda x, y: (-x, -y), lambda x, y: (0.0, 0.0))
     return _landscape.classify(points, value, hessian, _NO_CONSTANTS)

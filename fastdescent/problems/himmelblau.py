@@ -124,7 +124,7 @@ def _exact(x: float, y: float) -> tuple[float, float]:
 @functools.lru_cache(maxsize=1)
 def _critical():
     points = _landscape.find_critical_points(
-        grad, hessian, bound, _NO_CONSTANTS, [REGION], GRID, _inside
+        grad, hessian, bound, _NO_CONSTANTS, [(REGION, GRID)], _inside
     )
     points = [_exact(x, y) for x, y in points]
     minima, others = _landscape.classify(points, value, hessian, _NO_CONSTANTS)

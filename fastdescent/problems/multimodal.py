@@ -110,7 +110,7 @@ def project_minimum(x, y, c):
 def _critical(key: str):
     del key  # no parameters
     points = _landscape.find_critical_points(
-        grad, hessian, bound, _NO_CONSTANTS, [REGION], GRID, _inside
+        grad, hessian, bound, _NO_CONSTANTS, [(REGION, GRID)], _inside
     )
     points = _landscape.mirror_closure(points, lambda x, y: (x, -y), lambda x, y: (x, 0.0))
     return _landscape.classify(points, value, hessian, _NO_CONSTANTS)
