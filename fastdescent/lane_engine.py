@@ -29,6 +29,13 @@ class LaneEngine:
         self.spec = spec
         self.module = module = get_problem(spec.problem)
         self.dim = module.DIM
+        from .kernels.dispatch import MODULES
+
+        if MODULES.get(module.CODE) is not module:
+            raise NotImplementedError(
+                f"problem {spec.problem!r} (code {module.CODE}) has no branch in "
+                "fastdescent.kernels.dispatch"
+            )
         params = spec.problem_params
         self.start = tuple(float(v) for v in params["start"]) + (0.0,) * (2 - self.dim)
         self.c = np.ascontiguousarray(module.pack(params), dtype=np.float64)

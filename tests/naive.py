@@ -519,7 +519,7 @@ def simulate_landscape(
         return out
     sx, sy = _polish_naive(fns, x, y)
     index, mx, my = fns.project_minimum(sx, sy)
-    lam, vecs = np.linalg.eigh(np.array(_sym(fns.hessian(sx, sy))))
+    lam, vecs = eig2(fns.hessian(sx, sy))
     big = max(abs(lam[0]), abs(lam[1]))
     if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
         if lam[0] >= -EIG_RTOL * big:
@@ -532,8 +532,8 @@ def simulate_landscape(
     for i in range(2):
         if not abs(lam[i]) > EIG_RTOL * big:
             continue
-        u = vecs[:, i]
-        z = [float(u[0] * (px - sx) + u[1] * (py - sy)) for px, py in window]
+        u = vecs[i]
+        z = [u[0] * (px - sx) + u[1] * (py - sy) for px, py in window]
         if not max(abs(v) for v in z) > NOISE * (1.0 + abs(sx) + abs(sy)):
             continue
         if len(z) < order + 2:
@@ -545,22 +545,39 @@ def simulate_landscape(
     return out
 
 
-def _sym(h):
-    hxx, hxy, hyy = h
-    return [[hxx, hxy], [hxy, hyy]]
+def eig2(h):
+    """Eigenvalues (ascending) and unit eigenvectors (columns) of the symmetric 2 x 2
+    Hessian (hxx, hxy, hyy), by the closed form the kernel uses: l = m -/+ r with
+    m = (hxx + hyy) / 2, r = hypot((hxx - hyy) / 2, hxy); the first eigenvector from the
+    row of (H - l1 I) whose diagonal entry is the larger, the second perpendicular."""
+    a, b, d = h
+    half = 0.5 * (a - d)
+    r = math.hypot(half, b)
+    mid = 0.5 * (a + d)
+    lam = [mid - r, mid + r]
+    if not r > 0.0:
+        ux, uy = 1.0, 0.0
+    else:
+        ux, uy = (b, -(half + r)) if half > 0.0 else (r - half, -b)
+        n = math.hypot(ux, uy)
+        ux, uy = ux / n, uy / n
+    return lam, [(ux, uy), (-uy, ux)]
 
 
 def _polish_naive(fns, x, y, iterations=3):
     """Newton on grad f, flat directions (|eigenvalue| <= EIG_RTOL * max) left alone."""
     for _ in range(iterations):
-        g = np.array(fns.grad(x, y))
-        lam, vecs = np.linalg.eigh(np.array(_sym(fns.hessian(x, y))))
+        gx, gy = fns.grad(x, y)
+        lam, vecs = eig2(fns.hessian(x, y))
         big = max(abs(lam[0]), abs(lam[1]))
         if not (big > 0 and math.isfinite(big)):
             break
-        step = np.zeros(2)
+        s = [0.0, 0.0]
         for i in range(2):
-            if abs(lam[i]) > EIG_RTOL * big:
-                step += (vecs[:, i] @ g) / lam[i] * vecs[:, i]
-        x, y = x - float(step[0]), y - float(step[1])
+            u = vecs[i]
+            g_i = u[0] * gx + u[1] * gy  # the gradient's component along u_i
+            s[i] = g_i / lam[i] if abs(lam[i]) > EIG_RTOL * big else 0.0
+        (ux, uy), _ = vecs
+        x = x - (s[0] * ux - s[1] * uy)
+        y = y - (s[0] * uy + s[1] * ux)
     return x, y
