@@ -271,12 +271,11 @@ def find_critical_points(
     """All critical points that a dense search finds, to full precision.
 
     For each (box, n) of ``grids``, the candidates of ``grid_candidates`` on an n x n
-    grid over the box;
-    Newton (``newton``) from each; kept: the points with |grad f| <= 1e-9 * bound(|x|,
-    |y|, c) (``bound`` scales by the size of the formula's terms there) for which
-    ``inside(x, y)`` holds (the region known to hold every critical point), merged when
-    closer than 1e-7 * (1 + |p|) (keeping the one with the smaller |grad f|), sorted by
-    (x, y).
+    grid over the box; Newton (``newton``) from each; kept: the points with |grad f| <=
+    1e-9 * bound(|x|, |y|, c) (``bound`` scales by the size of the formula's terms
+    there) for which ``inside(x, y)`` holds (the region known to hold every critical
+    point), merged when closer than 1e-7 * (1 + |p|) (keeping the one with the smaller
+    |grad f|), sorted by (x, y).
     """
     starts = [grid_candidates(grad, c, box, n) for box, n in grids]
     x0 = np.concatenate([s[0] for s in starts])
