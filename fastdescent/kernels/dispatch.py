@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 
 from .._jit import jit
-from ..problems import rosenbrock, saddle
+from ..problems import camel, donut, himmelblau, multimodal, quartic, rosenbrock, saddle, wells
 
 #: code -> module, for the engine (the kernel branches on the code)
-MODULES = {m.CODE: m for m in (saddle, rosenbrock)}
+MODULES = {
+    m.CODE: m for m in (multimodal, saddle, rosenbrock, donut, wells, himmelblau, camel, quartic)
+}
 
 
 @jit
@@ -26,8 +28,20 @@ def value(code, x, y, c):
     """f(x, y)."""
     if code == rosenbrock.CODE:
         return rosenbrock.value(x, y, c)
+    if code == multimodal.CODE:
+        return multimodal.value(x, y, c)
     if code == saddle.CODE:
         return saddle.value(x, y, c)
+    if code == donut.CODE:
+        return donut.value(x, y, c)
+    if code == wells.CODE:
+        return wells.value(x, y, c)
+    if code == himmelblau.CODE:
+        return himmelblau.value(x, y, c)
+    if code == camel.CODE:
+        return camel.value(x, y, c)
+    if code == quartic.CODE:
+        return quartic.value(x, y, c)
     return math.nan
 
 
@@ -36,8 +50,20 @@ def grad(code, x, y, c):
     """(df/dx, df/dy) at (x, y)."""
     if code == rosenbrock.CODE:
         return rosenbrock.grad(x, y, c)
+    if code == multimodal.CODE:
+        return multimodal.grad(x, y, c)
     if code == saddle.CODE:
         return saddle.grad(x, y, c)
+    if code == donut.CODE:
+        return donut.grad(x, y, c)
+    if code == wells.CODE:
+        return wells.grad(x, y, c)
+    if code == himmelblau.CODE:
+        return himmelblau.grad(x, y, c)
+    if code == camel.CODE:
+        return camel.grad(x, y, c)
+    if code == quartic.CODE:
+        return quartic.grad(x, y, c)
     return math.nan, math.nan
 
 
@@ -46,8 +72,20 @@ def hessian(code, x, y, c):
     """(d2f/dx2, d2f/dxdy, d2f/dy2) at (x, y)."""
     if code == rosenbrock.CODE:
         return rosenbrock.hessian(x, y, c)
+    if code == multimodal.CODE:
+        return multimodal.hessian(x, y, c)
     if code == saddle.CODE:
         return saddle.hessian(x, y, c)
+    if code == donut.CODE:
+        return donut.hessian(x, y, c)
+    if code == wells.CODE:
+        return wells.hessian(x, y, c)
+    if code == himmelblau.CODE:
+        return himmelblau.hessian(x, y, c)
+    if code == camel.CODE:
+        return camel.hessian(x, y, c)
+    if code == quartic.CODE:
+        return quartic.hessian(x, y, c)
     return math.nan, math.nan, math.nan
 
 
@@ -56,6 +94,18 @@ def project_minimum(code, x, y, c):
     """(index, mx, my): the listed minimum nearest to (x, y); (-1, nan, nan) if none."""
     if code == rosenbrock.CODE:
         return rosenbrock.project_minimum(x, y, c)
+    if code == multimodal.CODE:
+        return multimodal.project_minimum(x, y, c)
     if code == saddle.CODE:
         return saddle.project_minimum(x, y, c)
+    if code == donut.CODE:
+        return donut.project_minimum(x, y, c)
+    if code == wells.CODE:
+        return wells.project_minimum(x, y, c)
+    if code == himmelblau.CODE:
+        return himmelblau.project_minimum(x, y, c)
+    if code == camel.CODE:
+        return camel.project_minimum(x, y, c)
+    if code == quartic.CODE:
+        return quartic.project_minimum(x, y, c)
     return -1, math.nan, math.nan
