@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 
 import fastdescent
 from fastdescent.cli import main
+from fastdescent.problems import problem_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -352,12 +353,12 @@ def m_steps(draw, spec, facts):
 def m_top_choice(draw, spec, facts):
     key = draw(st.sampled_from(["problem", "optimizer", "dtype"]))
     bad = {
-        "problem": ["rosenbrock", "Quadratic", "", "quadratic ", 1],
+        "problem": ["rosenbrok", "Quadratic", "", "quadratic ", 1],
         "optimizer": ["adam", "SGD", "heavy-ball", "heavy_bаll", "", 3, ["gd"]],
         "dtype": ["float16", "Float64", "", 64, "f8"],
     }[key]
     spec[key] = draw(st.sampled_from(bad) | st.text(_text_chars, max_size=30))
-    valid = {"problem": ("quadratic",), "optimizer": OPTIMIZERS, "dtype": ("float64", "float32")}
+    valid = {"problem": problem_names(), "optimizer": OPTIMIZERS, "dtype": ("float64", "float32")}
     if isinstance(spec[key], str) and spec[key] in valid[key]:
         spec[key] = 0  # the random text happened to be a valid choice
     if key != "dtype" and draw(st.integers(0, 4)) == 4:

@@ -64,8 +64,10 @@ def _start_axes(name, rng, k):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("name", LANDSCAPES)
 def test_kernel_matches_twin(name, optimizer):
-    """Random small grids: status, steps, basin exactly; floats bit for bit (the same
-    scalar functions), the rate to 1e-12."""
+    """Random small grids: status, steps, basin exactly; floats to 1e-12 and the rate to
+    1e-9 (the same scalar functions run as Python: exp, sin and cos there are NumPy's,
+    which may differ from the compiled ones in the last bit, and the rate fit magnifies
+    such differences; on problems without them the rate agrees to 1e-15)."""
     rng = np.random.default_rng(abs(hash((name, optimizer))) % 2**32)
     axes = _start_axes(name, rng, 4)
     axes["lr"] = {"values": [1e-3, 1e-2, 0.05]}
@@ -84,11 +86,12 @@ def test_kernel_matches_twin(name, optimizer):
         for key in ("status", "steps", "diverge_step", "basin"):
             assert got[key] == ref[key], (key, got, ref)
         for key in ("loss0", "final_loss", "x_final") + (("y_final",) if "y0" in axes else ()):
-            assert got[key] == ref[key] or (math.isnan(got[key]) and math.isnan(ref[key])), key
+            if not (math.isnan(got[key]) and math.isnan(ref[key])):
+                assert got[key] == pytest.approx(ref[key], rel=1e-12, abs=1e-300), key
         if math.isnan(ref["rate"]):
             assert math.isnan(got["rate"])
         else:
-            assert got["rate"] == pytest.approx(ref["rate"], rel=1e-12)
+            assert got["rate"] == pytest.approx(ref["rate"], rel=1e-9)
 
 
 def test_same_rows_whatever_threads_and_chunks(tmp_path):
