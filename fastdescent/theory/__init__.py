@@ -9,9 +9,11 @@
 Everything is re-exported here: ``fastdescent.theory.rate(...)``.
 """
 
+from .local import *  # noqa: F403
+from .local import __all__ as _local_all
 from .noise import *  # noqa: F403
 from .noise import __all__ as _noise_all
 from .quadratic import *  # noqa: F403
 from .quadratic import __all__ as _quadratic_all
 
-__all__ = [*_quadratic_all, *_noise_all]
+__all__ = [*_quadratic_all, *_noise_all, *_local_all]
