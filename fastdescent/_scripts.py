@@ -22,11 +22,17 @@ import numpy as np
 matplotlib.use("Agg")
 
 from . import load
+from .analysis_landscape import limit_etas
 from .store import SweepDirError, read_manifest
 from .theory import OPTIMIZERS
 
 #: columns the figures read; axis columns are added per sweep
 COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "rate", "loss0", "final_loss"]
+#: ... for landscape sweeps (1-D problems have no y_final)
+LANDSCAPE_COLUMNS = ["eta", "status", "steps", "rate", "loss0", "final_loss", "basin"]
+LANDSCAPE_COLUMNS += ["x_final", "y_final"]
+#: the scripts that draw landscape sweeps (named in the quadratic scripts' refusal)
+LANDSCAPE_SCRIPTS = "scripts/landscape.py or scripts/basins.py"
 FORMATS = ("png", "svg", "pdf")
 
 
@@ -65,9 +71,12 @@ def numbers(texts, option):
         raise UserError(f"{option}: expected numbers (or 'all'), got {' '.join(texts)}") from None
 
 
-def open_sweep(directory):
+def open_sweep(directory, kind="quadratic"):
     """(spec, df): the normalised spec from DIR/_sweep.json and the rows the figures
-    need. Raises UserError for a missing or foreign directory."""
+    need. ``kind``: "quadratic" (the figures of quadratic sweeps) or "landscape" (the
+    landscape figures); a sweep of the other kind is refused, before anything is read,
+    with a message naming the scripts that draw it. Raises UserError for a missing or
+    foreign directory."""
     path = Path(directory)
     if not path.is_dir():
         raise UserError(f"{path}: no such directory")
@@ -76,8 +85,14 @@ def open_sweep(directory):
         if manifest is None or "spec" not in manifest:
             raise UserError(f"{path}: not a fastdescent results directory (no _sweep.json)")
         spec = manifest["spec"]
-        axes = [a for a in ("lr", "beta", "kappa", "seed") if a in spec.get("axes", {})]
-        df = load(path, columns=axes + COLUMNS)
+        _check_kind(spec, kind)
+        axes = [a for a in ("lr", "beta", "kappa", "seed", "x0", "y0") if a in spec.get("axes", {})]
+        if kind == "landscape":
+            present = manifest.get("columns") or LANDSCAPE_COLUMNS
+            columns = ["traj", *axes] + [c for c in LANDSCAPE_COLUMNS if c in present]
+        else:
+            columns = axes + COLUMNS
+        df = load(path, columns=columns)
     except SweepDirError as exc:
         raise UserError(str(exc)) from None
     if df.empty:
@@ -94,6 +109,20 @@ def save(fig, args, spec, stem):
     fig.savefig(path, dpi=args.dpi, metadata=meta)
     print(path)
     return path
+
+
+def _check_kind(spec, kind):
+    name, problem = spec.get("name", "?"), spec.get("problem")
+    if kind == "quadratic" and problem != "quadratic":
+        raise UserError(
+            f"sweep {name!r} is on {problem!r}, a landscape; this figure needs 'quadratic' "
+            f"(draw a landscape with {LANDSCAPE_SCRIPTS})"
+        )
+    if kind == "landscape" and problem == "quadratic":
+        raise UserError(
+            f"sweep {name!r} is on 'quadratic'; this figure needs a landscape (draw a "
+            "quadratic sweep with rate_heatmaps.py, lr_sweep.py, ...)"
+        )
 
 
 def check_sweep(spec, need=()):
@@ -152,14 +181,15 @@ def representative(grid, targets, n_max, log=False):
     return np.sort(picks[:n_max])
 
 
-def main(prog, doc, add_arguments, make, argv=None):
-    """Parse, open the sweep, call ``make(args, spec, df) -> [(figure, stem), ...]`` and
-    save each figure. Returns the exit status: 0, or 2 for a user error."""
+def main(prog, doc, add_arguments, make, argv=None, kind="quadratic"):
+    """Parse, open the sweep (``open_sweep(DIR, kind)``), call ``make(args, spec, df) ->
+    [(figure, stem), ...]`` and save each figure. Returns the exit status: 0, or 2 for a
+    user error."""
     p = parser(prog, doc)
     add_arguments(p)
     args = p.parse_args(argv)
     try:
-        spec, df = open_sweep(args.dir)
+        spec, df = open_sweep(args.dir, kind)
         figures = make(args, spec, df)
     except UserError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -171,3 +201,42 @@ def main(prog, doc, add_arguments, make, argv=None):
         print(f"{prog}: error: cannot write the figure: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def landscape_arguments(p):
+    """--lr and --beta for the landscape scripts (grid values nearest those asked)."""
+    p.add_argument(
+        "--lr", nargs="+", metavar="ETA", help="step sizes eta (nearest on the grid), or 'all'"
+    )
+    p.add_argument(
+        "--beta", nargs="+", type=floats, metavar="B", help="momentum values (nearest on the grid)"
+    )
+
+
+def pick_panels(args, spec, df, info, n_max):
+    """The (eta, beta) panels to draw: those asked with --lr / --beta (nearest grid values;
+    --lr all: every eta), else at most ``n_max``: up to 3 momenta nearest 0, 0.5, 0.9 and,
+    per momentum, the smallest eta and the grid values on either side of each minimum's
+    local stability limit (where its basin vanishes), or evenly spaced etas.
+    Returns a list of (eta, beta) sorted by beta, then eta."""
+    etas = np.unique(df["eta"].to_numpy())
+    betas = np.unique(df["beta"].to_numpy()) if "beta" in df else np.zeros(1)
+    if args.beta and spec["optimizer"] == "gd":
+        raise UserError("--beta: a gd sweep has no momentum")
+    if args.beta:
+        b_pick = nearest(betas, args.beta, name="beta")
+    else:
+        b_pick = representative(betas, [0.0, 0.5, 0.9], 3 if n_max >= 6 else 2)
+    per = max(1, n_max // len(b_pick))
+    out = []
+    for b in b_pick:
+        if args.lr == ["all"]:
+            e_pick = etas
+        elif args.lr:
+            e_pick = nearest(etas, numbers(args.lr, "--lr"), log=True, name="lr")
+        else:
+            beta = None if spec["optimizer"] == "gd" else b
+            limits = [m.limit(spec["optimizer"], beta) for m in info.minima]
+            e_pick = limit_etas(etas, limits, per)
+        out += [(float(e), float(b)) for e in e_pick]
+    return sorted(out, key=lambda p: (p[1], p[0]))

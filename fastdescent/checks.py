@@ -140,13 +140,17 @@ def _num(x) -> str:
     return "-" if np.isnan(x) else "inf" if np.isinf(x) else f"{x:.2e}"
 
 
+# columns shown with 6 significant digits (the rest of the float columns as 1.23e-04)
+_PLAIN = ("measured", "theory", "rho*", "gap", "eta/limit")
+_PLAIN += ("eta", "x0", "y0", "x_final", "y_final", "limit", "first", "last", "gone")
+_PLAIN += ("checked_to", "allowed", "near_last")
+
+
 def _formatters(df: pd.DataFrame) -> dict:
     fmt = {"traj": str, "lr": "{:.5g}".format, "beta": "{:.4g}".format, "kappa": "{:.5g}".format}
     for c in df.columns:
         if c not in fmt and df[c].dtype.kind == "f":
-            fmt[c] = (
-                "{:.6g}".format if c in ("measured", "theory", "rho*", "gap", "eta/limit") else _num
-            )
+            fmt[c] = "{:.6g}".format if c in _PLAIN else _num
     return fmt
 
 

@@ -1,14 +1,23 @@
-"""Check every grid point of a quadratic sweep's results against theory (DESIGN 1.6).
+"""Check a sweep's results against theory (DESIGN 1.6): quadratics and landscapes.
 
-    python scripts/check_theory.py DIR [--tolerance-rate 0.02] [--band 0.02] [--worst 5]
+    python scripts/check_theory.py DIR [--tolerance-rate T] [--band 0.02] [--worst 5]
 
-Three checks (``fastdescent.checks`` has the criteria): 1 the divergence verdict outside a
-band around the stability limit, 2 the measured rate against theory's rho, 3 the best rate
-on the grid per kappa against the grid's theoretical best and rho*. Prints a table of
-counts and errors, each check's worst points and a final PASS/FAIL line.
+Quadratic sweeps (``fastdescent.checks`` has the criteria): 1 the divergence verdict
+outside a band around the stability limit, 2 the measured rate against theory's rho, 3 the
+best rate on the grid per kappa against the grid's theoretical best and rho*
+(--tolerance-rate default 0.02).
 
+Landscape sweeps (``fastdescent.checks_landscape``, against ``fastdescent.theory.local``):
+1 every converged run ends at a listed critical point (its basin's minimum, or a saddle
+for basin -1), 2 the measured local rate against the local rate at the minimum reached
+(--tolerance-rate default 2e-3), 3 each minimum's basin vanishes at its local stability
+limit of eta (no run converges to it above the limit x (1 + band); it is still reached
+just below), 4 minima related by a symmetry of the landscape have basins of equal area.
+
+Prints a table of counts and errors, each check's worst points and a final PASS/FAIL line.
 Exit status: 0 all checks pass; 1 a check failed; 2 a user error (no such directory, not a
-results directory, a non-quadratic sweep, a bad option), with a one-line message.
+results directory, an unfinished sweep, a problem without theory, a bad option), with a
+one-line message.
 """
 
 from __future__ import annotations
@@ -30,20 +39,20 @@ def _positive(text):
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="check_theory.py", description="Check a quadratic sweep's results against theory."
+        prog="check_theory.py", description="Check a sweep's results against theory."
     )
     p.add_argument("dir", help="results directory (fastdescent run ... --out DIR)")
     p.add_argument(
         "--tolerance-rate",
         type=_positive,
-        default=0.02,
-        help="largest |log rate - log rho| / |log rho| (default 0.02)",
+        default=None,
+        help="largest |log rate - log rho| / |log rho| (default 0.02; landscapes 2e-3)",
     )
     p.add_argument(
         "--band",
         type=_positive,
         default=0.02,
-        help="relative band around the stability limit left unchecked (default 0.02)",
+        help="relative band around the stability limit(s) left unchecked (default 0.02)",
     )
     p.add_argument("--worst", type=int, default=5, help="worst points shown per check (default 5)")
     return p
@@ -60,6 +69,8 @@ def main(argv=None) -> int:
     import fastdescent
     from fastdescent import store
     from fastdescent.checks import CheckError, check_sweep
+    from fastdescent.checks_landscape import check_landscape
+    from fastdescent.problems import problem_names
 
     directory = Path(args.dir)
     try:
@@ -71,14 +82,18 @@ def main(argv=None) -> int:
                 f"{directory}: not a fastdescent results directory (no {store.MANIFEST})"
             )
         spec = manifest["spec"]
-        if spec.get("problem") != "quadratic":
+        problem = spec.get("problem")
+        if problem not in problem_names():
             raise CheckError(
-                f"{directory}: problem {spec.get('problem')!r}: theory covers only quadratic sweeps"
+                f"{directory}: problem {problem!r}: theory covers 'quadratic' and the "
+                f"landscapes ({', '.join(p for p in problem_names() if p != 'quadratic')})"
             )
         df = fastdescent.load(directory)
-        report = check_sweep(
-            df, spec, tolerance_rate=args.tolerance_rate, band=args.band, worst=args.worst
-        )
+        check = check_sweep if problem == "quadratic" else check_landscape
+        options = dict(band=args.band, worst=args.worst)
+        if args.tolerance_rate is not None:
+            options["tolerance_rate"] = args.tolerance_rate
+        report = check(df, spec, **options)
     except (CheckError, store.SweepDirError, FileNotFoundError, OSError, pa.ArrowException) as exc:
         print(f"check_theory.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -227,12 +227,12 @@ def test_user_errors_exit_2_with_one_line(tmp_path, sweeps):
     fake.mkdir()
     shutil.copy(sweeps["gd"][0] / "_sweep.json", fake / "_sweep.json")
     manifest = json.loads((fake / "_sweep.json").read_text())
-    manifest["spec"]["problem"] = "rosenbrock"
+    manifest["spec"]["problem"] = "linreg"  # a problem without theory (not even registered)
     (fake / "_sweep.json").write_text(json.dumps(manifest))
     for target, words in [
         (tmp_path / "missing", "no such results directory"),
         (tmp_path, "not a fastdescent results directory"),
-        (fake, "only quadratic"),
+        (fake, "theory covers 'quadratic' and the landscapes"),
     ]:
         rc, out, err = _script(target)
         assert rc == 2, (target, out, err)
