@@ -20,15 +20,26 @@ limits of eta (``theory.local_stability_limit``):
    and is within max(1e-3, 2 * grad_tol / min |lam|) of a listed saddle or maximum
    (degenerate points: max(1e-3, sqrt(grad_tol))). A basin outside [-1, m) fails.
 2. ``rate``: converged runs with basin k >= 0 and a finite rate: |log rate - log rho| /
-   |log rho| <= ``tolerance_rate`` with rho = theory.local_rate at m_k. Skipped: NaN
-   rates (too few steps to fit, e.g. a start at the minimum) and rho outside
-   [rho_min, rho_max].
+   |log rho| <= ``tolerance_rate`` with rho = theory.local_rate at m_k (its slowest
+   curved direction). The kernel fits the rate along each Hessian eigenvector over the
+   directions whose window is above the rounding floor, so a run whose slowest direction
+   was never excited (a start on a line the dynamics keep, e.g. through a well's centre)
+   measures the other direction's rate: that passes too when it matches it within the
+   tolerance, and is counted. Checked only where the fit means what theory says:
+   eta <= limit x (1 - band) (near the limit |log rho| -> 0 magnifies rounding), rho in
+   [rho_min, rho_max], and the fit window in the linear regime: with the window the
+   kernel uses (steps P..T, P = BLOCK * max(0, T // BLOCK - 1)), theory's estimate of the
+   distance at its start, grad_tol / lam_min(m_k) * rho^-(T - P), at most ``linear``.
+   Skipped: NaN rates (too few steps to fit, e.g. a start at the minimum).
 3. ``vanishing``: per minimum k and momentum beta (in [0, 1)), the basin vanishes at
-   L_k(beta): (a) no run with eta > L_k (1 + band) converges to m_k; (b) if m_k is reached
-   at all, it is still reached at the largest grid eta in [first eta reaching it,
-   L_k (1 - band)] at which theory says a run can converge within ``steps``
-   (rho^steps <= ``decidable``). Runs that start at m_k (steps = 0) are left out: an
-   unstable fixed point keeps a start placed exactly on it. error = eta_last / L_k.
+   L_k(beta): (a) no run with eta > L_k (1 + band) converges to m_k; (b) where the start
+   grid has points within one grid cell of m_k, runs from them still reach m_k at the
+   largest grid eta in [the first eta at which they reach it, L_k (1 - band)] at which
+   theory says a run can converge within ``steps`` (rho^steps <= ``decidable``): the basin
+   does not vanish before the limit. (Far from m_k the global dynamics may lose it
+   earlier: the quartic from x0 = 4 diverges from eta = 0.058 on, its limit being 0.099.)
+   Runs that start exactly at m_k (steps = 0) are left out: an unstable fixed point keeps
+   a start placed on it. error = the largest eta reaching m_k / L_k.
 4. ``symmetry``: for a landscape with a symmetry S (multimodal: (x, y) -> (x, -y);
    camel: (x, y) -> (-x, -y)) on a start grid that S maps to itself, the minima m_k and
    m_k' = S(m_k) have basins of equal area in every panel (eta, beta), within the grid's

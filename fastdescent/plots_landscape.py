@@ -93,7 +93,11 @@ def _mark_critical(ax, info, label=True):
                 fontsize=10, weight="bold", path_effects=HALO, zorder=8,
             )  # fmt: skip
     for p in info.others:
-        ax.plot([p.location[0]], [p.location[1]], **CRITICAL[p.kind], zorder=7)
+        style = CRITICAL[p.kind]  # a white outline first: visible on black cells too
+        halo = {**style, "mew": style["mew"] + 2.2, "ms": style["ms"] + 1.5}
+        halo.update({k: "white" for k in ("color", "mec") if k in style})
+        ax.plot([p.location[0]], [p.location[1]], **halo, zorder=7)
+        ax.plot([p.location[0]], [p.location[1]], **style, zorder=7)
 
 
 def _critical_handles(info):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every example sweep in scripts/sweeps/, every figure, and the check against theory.
 # Figures go to results/figures/<sweep>/; the README's copies to results/figures/readme/.
-# About a minute on two cores.
+# About two minutes on two cores (the landscape sweeps compile their kernels once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -9,13 +9,20 @@ for spec in scripts/sweeps/*.toml; do
     name=$(basename "$spec" .toml)
     dir=results/$name
     python -m fastdescent run "$spec" --out "$dir" --quiet --no-resume  # always afresh
-    if grep -qE '^(beta|kappa) ' "$spec"; then   # a 2-D map needs a second axis
-        python scripts/rate_heatmaps.py "$dir"
-    fi
-    python scripts/divergence_boundary.py "$dir"
-    python scripts/lr_sweep.py "$dir"
-    if grep -qE '^kappa ' "$spec"; then
-        python scripts/rate_vs_kappa.py "$dir"
+    if grep -qE '^problem = "quadratic"' "$spec"; then
+        if grep -qE '^(beta|kappa) ' "$spec"; then   # a 2-D map needs a second axis
+            python scripts/rate_heatmaps.py "$dir"
+        fi
+        python scripts/divergence_boundary.py "$dir"
+        python scripts/lr_sweep.py "$dir"
+        if grep -qE '^kappa ' "$spec"; then
+            python scripts/rate_vs_kappa.py "$dir"
+        fi
+    else  # a landscape: where the runs end; basin maps over a start grid
+        python scripts/landscape.py "$dir"
+        if grep -qE '^x0 ' "$spec" && grep -qE '^y0 ' "$spec"; then
+            python scripts/basins.py "$dir"
+        fi
     fi
     python scripts/check_theory.py "$dir" || status=1
 done
@@ -23,5 +30,16 @@ mkdir -p results/figures/readme
 for fig in momentum/rate_heatmaps momentum/divergence_boundary momentum/rate_vs_kappa \
            course_gd/lr_sweep; do
     cp "results/figures/$fig.png" "results/figures/readme/${fig//\//_}.png"
+done
+# one small picture per landscape (drawn again at a lower resolution: < 150 KB each)
+readme=results/figures/readme
+for fig in multimodal_map/basins saddle_grid/basins rosenbrock_milestone/landscape \
+           rosenbrock_map_heavy_ball/basins donut/basins wells/basins himmelblau_eta/basins \
+           camel/basins quartic_eta/landscape; do
+    sweep=${fig%/*}
+    dpi=90
+    [[ $sweep == rosenbrock_milestone ]] && dpi=80  # smooth contours compress less
+    python "scripts/${fig#*/}.py" "results/$sweep" --out "$readme" --dpi $dpi > /dev/null
+    mv "$readme/${fig#*/}.png" "$readme/${fig//\//_}.png"
 done
 exit $status

@@ -1,15 +1,29 @@
-"""Every example sweep shipped in scripts/sweeps/ agrees with theory (check_theory)."""
+"""Every example sweep shipped in scripts/sweeps/ agrees with theory (check_theory).
+
+Landscape sweeps also run in the ordinary suite, shrunk (start axes to at most 11
+values, range lr axes to at most 17, steps kept) and checked end to end by
+scripts/check_theory.py; the slow step runs every sweep at its shipped size.
+"""
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
 import pytest
 
 import fastdescent
 from fastdescent.checks import check_sweep
+from fastdescent.checks_landscape import check_landscape
+from fastdescent.problems import problem_names
 
-SWEEPS = sorted((Path(__file__).resolve().parent.parent / "scripts" / "sweeps").glob("*.toml"))
+ROOT = Path(__file__).resolve().parent.parent
+SWEEPS = sorted((ROOT / "scripts" / "sweeps").glob("*.toml"))
+LANDSCAPE_SWEEPS = [p for p in SWEEPS if fastdescent.parse_spec(p).problem != "quadratic"]
+
+
+def _check(spec, df):
+    return (check_sweep if spec.problem == "quadratic" else check_landscape)(df, spec)
 
 
 def test_there_are_sweeps_for_every_optimizer():
@@ -17,9 +31,34 @@ def test_there_are_sweeps_for_every_optimizer():
     assert optimizers == {"gd", "heavy_ball", "nesterov"}
 
 
+def test_there_is_a_sweep_for_every_landscape():
+    problems = {fastdescent.parse_spec(p).problem for p in LANDSCAPE_SWEEPS}
+    assert problems == set(problem_names()) - {"quadratic"}
+
+
+def _small(spec) -> dict:
+    small = spec.to_dict()
+    for name, axis in small["axes"].items():
+        if "num" in axis:
+            axis["num"] = min(axis["num"], 11 if name in ("x0", "y0") else 17)
+    return small
+
+
+@pytest.mark.parametrize("path", LANDSCAPE_SWEEPS, ids=[p.stem for p in LANDSCAPE_SWEEPS])
+def test_small_landscape_sweep_passes_check_theory(path, tmp_path, capsys):
+    spec = _small(fastdescent.parse_spec(path))
+    assert fastdescent.parse_spec(spec).size <= 5000
+    fastdescent.run(spec, out=tmp_path / "results", progress=False)
+    main = runpy.run_path(str(ROOT / "scripts" / "check_theory.py"), run_name="fd_test")["main"]
+    rc = main([str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert out.splitlines()[-1] == "PASS"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
 def test_shipped_sweep_passes_check_theory(path):
     spec = fastdescent.parse_spec(path)
-    report = check_sweep(fastdescent.run(spec), spec)
+    report = _check(spec, fastdescent.run(spec))
     assert report.ok, report.format()
