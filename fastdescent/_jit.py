@@ -68,3 +68,10 @@ def jit(fn):
 def jit_parallel(fn):
     """Top-level kernel with ``prange`` loops: ``@jit_parallel``."""
     return numba.njit(parallel=True, **_OPTIONS)(fn)
+
+
+def jit_inline(fn):
+    """A function inlined into its callers at Numba IR level (``inline="always"``), so
+    that constant arguments at a call site are constants in its body: the lane kernel's
+    block, specialised per (problem, optimizer)."""
+    return numba.njit(inline="always", **_OPTIONS)(fn)

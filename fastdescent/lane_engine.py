@@ -30,6 +30,7 @@ class LaneEngine:
         self.module = module = get_problem(spec.problem)
         self.dim = module.DIM
         from .kernels.dispatch import MODULES
+        from .kernels.lanes import NL
 
         if MODULES.get(module.CODE) is not module:
             raise NotImplementedError(
@@ -40,7 +41,7 @@ class LaneEngine:
         self.start = tuple(float(v) for v in params["start"]) + (0.0,) * (2 - self.dim)
         self.c = np.ascontiguousarray(module.pack(params), dtype=np.float64)
         self.ints = np.array(
-            [module.CODE, CODES[spec.optimizer], ORDER[spec.optimizer], spec.steps],
+            [module.CODE, CODES[spec.optimizer], ORDER[spec.optimizer], spec.steps, NL],
             dtype=np.int64,
         )
         stop = spec.stop
