@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import numba
 import numpy as np
 import pytest
 from helpers import assert_same_numbers
@@ -12,7 +14,7 @@ from naive import simulate_landscape
 
 import fastdescent
 from fastdescent import theory
-from fastdescent.kernels import dispatch
+from fastdescent.kernels import dispatch, lanes
 from fastdescent.problems import get_problem
 from fastdescent.spec import SpecError
 
@@ -233,3 +235,22 @@ def test_landscape_spec_errors():
             {"problem": "saddle", "optimizer": "gd", "steps": 10,
              "axes": {"lr": {"values": [0.1], "relative_to": "lambda_max"}}}
         )  # fmt: skip
+
+
+@numba.njit
+def _rosenbrock_gd_block(nl, L, ts, kinds, live, c):
+    lanes._block(3, 0, nl, L, ts, kinds, live, c, 10**9, 0.0, 1e12)
+
+
+def test_block_is_packed_vector_code():
+    """The lane loop compiles to packed SIMD arithmetic (what makes W4 fast): the block
+    for Rosenbrock and GD, as _run_block inlines it."""
+    if not numba.config.ENABLE_AVX:
+        pytest.skip("no AVX on this machine")
+    nl = 32
+    lanes_state = tuple(np.zeros(nl) for _ in range(9))
+    args = (nl, lanes_state, np.zeros(nl, np.int64), np.zeros(nl, np.int64))
+    _rosenbrock_gd_block(*args, np.ones(nl, np.bool_), np.array([1.0, 100.0]))
+    asm = next(iter(_rosenbrock_gd_block.inspect_asm().values()))
+    packed = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)pd\s+.*\b[yz]mm\d", ln)]
+    assert len(packed) >= 15, len(packed)  # 20 on the development machine (AVX-512)
