@@ -18,7 +18,8 @@ limits of eta (``theory.local_stability_limit``):
    circle); error = distance / that tolerance. basin -1: the run is not within
    BASIN_DISTANCE (1e-3, the kernel's) of a listed minimum (it would be misclassified)
    and is within max(1e-3, 2 * grad_tol / min |lam|) of a listed saddle or maximum
-   (degenerate points: max(1e-3, sqrt(grad_tol))). A basin outside [-1, m) fails.
+   (degenerate points: max(1e-3, sqrt(grad_tol))). A basin outside [-1, m) fails, and so
+   does a basin other than -1 on a run that did not converge.
 2. ``rate``: converged runs with basin k >= 0 and a finite rate: |log rate - log rho| /
    |log rho| <= ``tolerance_rate`` with rho = theory.local_rate at m_k (its slowest
    curved direction). The kernel fits the rate along each Hessian eigenvector over the
@@ -224,7 +225,9 @@ def _check_endpoints(rows, info, grad_tol, axes, worst) -> CheckResult:
     err[rest] = np.where(near_min | ~near_other, np.inf, 0.0)
     why[rest[near_min]] = "at a minimum, basin -1"
     why[rest[~near_min & ~near_other]] = "at no listed critical point"
-    checked = conv
+    stray = ~conv & (basin != -1)  # only a converged run has a basin
+    err[stray], why[stray] = np.inf, "basin set on a run that did not converge"
+    checked = conv | stray
     bad = checked & (err > 1.0)
     order = np.flatnonzero(checked)
     order = order[np.argsort(-err[order], kind="stable")][:worst]
@@ -242,7 +245,7 @@ def _check_endpoints(rows, info, grad_tol, axes, worst) -> CheckResult:
         f" (minima reached: {', '.join(map(str, reached)) or 'none'} of {n_min}); basin -1 "
         f"{len(rest):,}"
         + "".join(f", at a {kind} {n:,}" for kind, n in sorted(counts.items()) if n),
-        f"skipped: {int((~conv).sum()):,} runs that did not converge",
+        f"skipped: {int((~checked).sum()):,} runs that did not converge (basin -1)",
     ]
     if len(table):
         notes.append("worst runs:")

@@ -161,6 +161,15 @@ def test_basin_outside_the_list_fails(sweeps):
     assert report["endpoints"].failed == 3 and "basin not a listed index" in report.format()
 
 
+def test_basin_on_a_run_that_did_not_converge_fails(sweeps):
+    _, spec, df = sweeps["himmelblau"]
+    bad = df.copy()
+    bad.loc[bad.index[(bad["status"] == "max_steps").to_numpy()][:2], "basin"] = 1
+    report = check_landscape(bad, spec)
+    _assert_fails(report, "endpoints", "basin set on a run that did not converge")
+    assert report["endpoints"].failed == 2
+
+
 @pytest.mark.parametrize("name", list(SPECS))
 def test_rates_times_1_01_fail(sweeps, name):
     _, spec, df = sweeps[name]
