@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 
 import numba
 import numpy as np
@@ -21,6 +22,7 @@ from fastdescent.spec import SpecError
 LANDSCAPES = sorted(m.__name__.rsplit(".", 1)[1] for m in dispatch.MODULES.values())
 OPTIMIZERS = ("gd", "heavy_ball", "nesterov")
 STATUS = ("converged", "diverged", "max_steps", "escaped")
+RATE_RTOL = {"wells": 1e-8, "multimodal": 1e-8}  # transcendental functions: see below
 
 
 class Fns:
@@ -66,11 +68,11 @@ def _start_axes(name, rng, k):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("name", LANDSCAPES)
 def test_kernel_matches_twin(name, optimizer):
-    """Random small grids: status, steps, basin exactly; floats to 1e-12 and the rate to
-    1e-9 (the same scalar functions run as Python: exp, sin and cos there are NumPy's,
-    which may differ from the compiled ones in the last bit, and the rate fit magnifies
-    such differences; on problems without them the rate agrees to 1e-15)."""
-    rng = np.random.default_rng(abs(hash((name, optimizer))) % 2**32)
+    """Random small grids: status, steps, basin exactly; floats to 1e-12, the rate to
+    1e-12 (problems with exp, sin, cos: 1e-8; the same scalar functions run as Python
+    use NumPy's, which may differ from the compiled ones in the last bit, and the rate
+    fit magnifies such differences)."""
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{optimizer}".encode()))
     axes = _start_axes(name, rng, 4)
     axes["lr"] = {"values": [1e-3, 1e-2, 0.05]}
     if optimizer != "gd":
@@ -93,7 +95,7 @@ def test_kernel_matches_twin(name, optimizer):
         if math.isnan(ref["rate"]):
             assert math.isnan(got["rate"])
         else:
-            assert got["rate"] == pytest.approx(ref["rate"], rel=1e-9)
+            assert got["rate"] == pytest.approx(ref["rate"], rel=RATE_RTOL.get(name, 1e-12))
 
 
 def test_same_rows_whatever_threads_and_chunks(tmp_path):
@@ -238,8 +240,8 @@ def test_landscape_spec_errors():
 
 
 @numba.njit
-def _rosenbrock_gd_block(nl, L, ts, kinds, live, c):
-    lanes._block(3, 0, nl, L, ts, kinds, live, c, 10**9, 0.0, 1e12)
+def _rosenbrock_gd_block(nl, L, ts, live, c):
+    lanes._block(3, 0, nl, L, ts, live, c, 10**9, 0.0, 1e12)
 
 
 def test_block_is_packed_vector_code():
@@ -249,7 +251,7 @@ def test_block_is_packed_vector_code():
         pytest.skip("no AVX on this machine")
     nl = 32
     lanes_state = tuple(np.zeros(nl) for _ in range(9))
-    args = (nl, lanes_state, np.zeros(nl, np.int64), np.zeros(nl, np.int64))
+    args = (nl, lanes_state, np.zeros(nl, np.int64))
     _rosenbrock_gd_block(*args, np.ones(nl, np.bool_), np.array([1.0, 100.0]))
     asm = next(iter(_rosenbrock_gd_block.inspect_asm().values()))
     packed = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)pd\s+.*\b[yz]mm\d", ln)]
