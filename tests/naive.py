@@ -452,6 +452,7 @@ LANDSCAPE_B = 32  # window blocks, as the lane kernel's B
 BASIN_DISTANCE = 1e-3
 EIG_RTOL = 1e-8
 NOISE = 1e-13
+LINEAR, LINEAR_FLOOR = 1e-6, 1e-12
 
 
 def simulate_landscape(
@@ -524,9 +525,34 @@ def simulate_landscape(
     if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
         if lam[0] >= -EIG_RTOL * big:
             out["basin"] = index
-    # the window: from the start of the block before the one the run stopped in
+    # the window: from the start of the block before the one the run stopped in, the
+    # path continued by up to B more steps of the same iteration, keeping the last run
+    # of states with 1e-12 s <= |w - w*| <= 1e-6 s (s = 1 + |w*|)
     first = LANDSCAPE_B * max(0, t_stop // LANDSCAPE_B - 1)
-    window = path[first : t_stop + 1]
+    states = list(path[first : t_stop + 1])
+    for _ in range(LANDSCAPE_B):
+        gx, gy = fns.grad(x, y)
+        if optimizer == "gd":
+            x, y = x - eta * gx, y - eta * gy
+        else:
+            if optimizer == "nesterov":
+                gx, gy = fns.grad(x + beta * vx, y + beta * vy)
+            vx = beta * vx - eta * gx
+            vy = beta * vy - eta * gy
+            x, y = x + vx, y + vy
+        states.append((x, y))
+    scale = 1.0 + abs(sx) + abs(sy)
+    hi2, lo2 = (LINEAR * scale) ** 2, (LINEAR_FLOOR * scale) ** 2
+    window = []
+    for px, py in states:
+        dx, dy = px - sx, py - sy
+        d2 = dx * dx + dy * dy
+        if d2 <= hi2:
+            if not d2 >= lo2:
+                break
+            window.append((px, py))
+        else:
+            window = []
     order = ORDER[optimizer]
     rates = []
     for i in range(2):
@@ -534,7 +560,7 @@ def simulate_landscape(
             continue
         u = vecs[i]
         z = [u[0] * (px - sx) + u[1] * (py - sy) for px, py in window]
-        if not max(abs(v) for v in z) > NOISE * (1.0 + abs(sx) + abs(sy)):
+        if not max(abs(v) for v in z) > NOISE * scale:
             continue
         if len(z) < order + 2:
             continue

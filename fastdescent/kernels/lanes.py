@@ -20,17 +20,22 @@ Semantics of one trajectory (``tests/naive.py``, ``simulate_landscape``, is the 
   ``basin`` is the index of the problem's listed minimum nearest to w* when it is within
   BASIN_DISTANCE of it and the Hessian at w* has no eigenvalue below -EIG_RTOL * max
   (a minimum, not a saddle); else -1. Runs that did not converge have basin -1.
-- ``rate``: the local contraction factor of |w_t - w*| of a converged run, measured
-  from its last B..2B steps (B = 32): the error w_t - w* is split along the Hessian's
-  eigenvectors at w*, u_1 and u_2. Near w* the iteration is linear, and along each
-  eigenvector the component z_t = u_i . (w_t - w*) obeys the same one-direction
+- ``rate``: the local contraction factor of |w_t - w*| of a converged run, measured on a
+  window of its iterates where the iteration is linear: the states from the start of the
+  block before the one it stopped in (P = B * max(0, T // B - 1), B = 32), replayed and
+  continued past the stop by at most B steps (the same iteration), that lie within 1e-6
+  * s of w* and above 1e-12 * s (s = 1 + |w*|; the last such run of states). Without the
+  first bound a fast run's window would reach back into the nonlinear approach; without
+  the second it would fit rounding noise. The error w_t - w* is split along the
+  Hessian's eigenvectors at w*, u_1 and u_2. Near w* the iteration is linear, and along
+  each eigenvector the component z_t = u_i . (w_t - w*) obeys the same one-direction
   recurrence as a quadratic's coordinate (order 1 for gd, 2 for momentum), so
   ``fastdescent.metrics.fit_rate`` fits it exactly as on quadratics. The rate is the
-  largest fitted |root| over the directions that carry signal: eigenvalue above
-  EIG_RTOL * max (a curved direction) and a window amplitude above NOISE * (1 + |w*|)
-  (not rounding noise). NaN where no direction qualifies, where fewer than two
-  equations are in the window, or for runs that did not converge (a max_steps run
-  may still be far from any critical point).
+  largest fitted |root| over the directions that carry signal: eigenvalue above EIG_RTOL
+  * max (a curved direction) and a window amplitude above NOISE * (1 + |w*|) (not
+  rounding noise). NaN where no direction qualifies, where fewer than two equations are
+  in the window, or for runs that did not converge (a max_steps run may still be far
+  from any critical point).
 
 The lane loop: NL = 32 trajectories in lockstep per tile worker, their state in separate
 1-D arrays (x, y, v_x, v_y, x_0, y_0, eta, beta, f_0, t, live). Which rule stopped a lane
@@ -72,6 +77,8 @@ MAX_TILES = 1024
 BASIN_DISTANCE = 1e-3  # |w* - listed minimum| at most this for basin >= 0
 EIG_RTOL = 1e-8  # |eigenvalue| <= EIG_RTOL * max |eigenvalue|: a flat direction
 NOISE = 1e-13  # window amplitude below NOISE * (1 + |w*|): rounding noise, not signal
+LINEAR = 1e-6  # the rate window: states with |w - w*| <= LINEAR * (1 + |w*|), where the
+LINEAR_FLOOR = 1e-12  # iteration is linear, and >= LINEAR_FLOOR * (1 + |w*|), above rounding
 POLISH = 3  # Newton steps from the stopping point to w*
 
 # rows of the kernel's inputs and outputs
@@ -157,19 +164,34 @@ def _window_rate(z, n, order):
 def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z):
     """Local rate of a run that converged at t_stop near w* = (sx, sy) (module docstring).
 
-    ck: (x, y, vx, vy, t) at the window start P; wx, wy, z: scratch of length >= 2B + 1.
+    The iteration is replayed from the checkpoint ck = (x, y, vx, vy, t) at the window
+    start P, and continued past t_stop by at most B steps; the window is the run of
+    states with LINEAR_FLOOR * s <= |w - w*| <= LINEAR * s (s = 1 + |w*|) that ends at
+    the first state below the floor or at t_stop + B. wx, wy, z: scratch of length
+    >= 3B + 1.
     """
+    scale = 1.0 + abs(sx) + abs(sy)
+    hi2 = (LINEAR * scale) ** 2
+    lo2 = (LINEAR_FLOOR * scale) ** 2
     x, y, vx, vy = ck[0], ck[1], ck[2], ck[3]
-    n = int(t_stop - ck[4]) + 1
-    for k in range(n):
-        wx[k], wy[k] = x, y
-        if k + 1 < n:
-            gx, gy = dispatch.grad(problem, x, y, c)
-            x, y, vx, vy = _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
+    n = 0
+    for _ in range(int(t_stop - ck[4]) + B + 1):
+        dx = x - sx
+        dy = y - sy
+        d2 = dx * dx + dy * dy
+        if d2 <= hi2:
+            if not d2 >= lo2:
+                break  # rounding noise from here on
+            wx[n], wy[n] = x, y
+            n += 1
+        else:
+            n = 0  # not (or no longer) near w*: the window starts again
+        gx, gy = dispatch.grad(problem, x, y, c)
+        x, y, vx, vy = _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
     a, b, d = dispatch.hessian(problem, sx, sy, c)
     l1, l2, ux, uy = _eig2(a, b, d)
     big = max(abs(l1), abs(l2))
-    noise = NOISE * (1.0 + abs(sx) + abs(sy))
+    noise = NOISE * scale
     best = math.nan
     for i in range(2):
         lam = l1 if i == 0 else l2
@@ -350,9 +372,9 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
     row = np.full(nl, -1, np.int64)
     ck_prev = np.zeros((nl, 5))
     ck_cur = np.zeros((nl, 5))
-    wx = np.empty(2 * B + 1)
-    wy = np.empty(2 * B + 1)
-    z = np.empty(2 * B + 1)
+    wx = np.empty(3 * B + 1)
+    wy = np.empty(3 * B + 1)
+    z = np.empty(3 * B + 1)
     nxt = r0
     while True:
         # finalise lanes that stopped, refill idle lanes, roll the checkpoints
