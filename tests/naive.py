@@ -452,7 +452,7 @@ LANDSCAPE_B = 32  # window blocks, as the lane kernel's B
 BASIN_DISTANCE = 1e-3
 EIG_RTOL = 1e-8
 NOISE = 1e-13
-LINEAR, LINEAR_FLOOR = 1e-6, 1e-12
+LINEAR, LINEAR_FLOOR, CROSSTALK = 1e-6, 1e-12, 10.0
 
 
 def simulate_landscape(
@@ -560,7 +560,8 @@ def simulate_landscape(
             continue
         u = vecs[i]
         z = [u[0] * (px - sx) + u[1] * (py - sy) for px, py in window]
-        if not max(abs(v) for v in z) > NOISE * scale:
+        top2 = max(((px - sx) ** 2 + (py - sy) ** 2 for px, py in window), default=0.0)
+        if not max(abs(v) for v in z) > max(NOISE * scale, CROSSTALK * top2 / scale):
             continue
         if len(z) < order + 2:
             continue

@@ -79,6 +79,7 @@ EIG_RTOL = 1e-8  # |eigenvalue| <= EIG_RTOL * max |eigenvalue|: a flat direction
 NOISE = 1e-13  # window amplitude below NOISE * (1 + |w*|): rounding noise, not signal
 LINEAR = 1e-6  # the rate window: states with |w - w*| <= LINEAR * (1 + |w*|), where the
 LINEAR_FLOOR = 1e-12  # iteration is linear, and >= LINEAR_FLOOR * (1 + |w*|), above rounding
+CROSSTALK = 10.0  # a direction needs an amplitude above CROSSTALK * max |w - w*|^2 / s
 POLISH = 3  # Newton steps from the stopping point to w*
 
 # rows of the kernel's inputs and outputs
@@ -175,6 +176,7 @@ def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z
     lo2 = (LINEAR_FLOOR * scale) ** 2
     x, y, vx, vy = ck[0], ck[1], ck[2], ck[3]
     n = 0
+    top2 = 0.0  # the largest |w - w*|^2 in the window
     for _ in range(int(t_stop - ck[4]) + B + 1):
         dx = x - sx
         dy = y - sy
@@ -183,15 +185,20 @@ def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z
             if not d2 >= lo2:
                 break  # rounding noise from here on
             wx[n], wy[n] = x, y
+            top2 = max(top2, d2)
             n += 1
         else:
             n = 0  # not (or no longer) near w*: the window starts again
+            top2 = 0.0
         gx, gy = dispatch.grad(problem, x, y, c)
         x, y, vx, vy = _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
     a, b, d = dispatch.hessian(problem, sx, sy, c)
     l1, l2, ux, uy = _eig2(a, b, d)
     big = max(abs(l1), abs(l2))
-    noise = NOISE * scale
+    # a direction carries signal when its amplitude is above rounding (NOISE * s) and
+    # above what the other direction feeds into it through the second-order terms of
+    # the iteration, ~ |w - w*|^2 / s: a fast direction's own decay is soon hidden there
+    noise = max(NOISE * scale, CROSSTALK * top2 / scale)
     best = math.nan
     for i in range(2):
         lam = l1 if i == 0 else l2
