@@ -311,7 +311,14 @@ def schema_for(spec: SweepSpec, version: str):
     if is_landscape(spec):
         from .lane_engine import LANDSCAPE_FIELDS
 
-        dim = get_problem(spec.problem).DIM
-        extra = [(name, pa.float64()) for name in LANDSCAPE_FIELDS[dim]] + [("basin", pa.int32())]
-        return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra)
+        module = get_problem(spec.problem)
+        extra = [(name, pa.float64()) for name in LANDSCAPE_FIELDS[module.DIM]]
+        extra.append(("basin", pa.int32()))
+        params = spec.problem_params
+        points = {
+            "minima": [m.to_dict() for m in module.minima(params)],
+            "others": [p.to_dict() for p in module.saddles(params)],
+        }
+        meta = {store.CRITICAL_KEY: json.dumps(points, sort_keys=True)}
+        return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta)
     return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version)

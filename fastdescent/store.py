@@ -54,6 +54,7 @@ REJECTED = "_rejected"
 SPEC_KEY = "fastdescent.spec"
 HASH_KEY = "fastdescent.spec_hash"
 VERSION_KEY = "fastdescent.version"
+CRITICAL_KEY = "fastdescent.critical_points"  # landscapes: their minima, saddles, maxima
 FORMAT = 1
 STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
 _STATUS_DICTIONARY = pa.array(STATUS_NAMES, pa.string())
@@ -94,14 +95,21 @@ class DirectoryInUseError(SweepDirError):
 
 
 def schema(
-    axis_names, derived_names, spec_json: str, spec_hash: str, version: str, extra=()
+    axis_names,
+    derived_names,
+    spec_json: str,
+    spec_hash: str,
+    version: str,
+    extra=(),
+    extra_metadata=None,
 ) -> pa.Schema:
     """The one Arrow schema of every part of a sweep.
 
     Columns: traj (int64); one per axis in canonical order (seed int64, others float64);
     the derived float64 columns (quadratics: eta, lambda_min, lambda_max; landscapes:
     eta); then METRIC_FIELDS; then ``extra``, (name, Arrow type) pairs (landscapes:
-    x_final, y_final float64, basin int32).
+    x_final, y_final float64, basin int32). ``extra_metadata``: more key-value metadata
+    (landscapes: CRITICAL_KEY, their minima and other critical points as JSON).
     """
     fields = [pa.field("traj", pa.int64(), nullable=False)]
     for name in axis_names:
@@ -109,6 +117,7 @@ def schema(
     fields += [pa.field(name, pa.float64(), False) for name in derived_names]
     fields += [pa.field(name, typ, False) for name, typ in (*METRIC_FIELDS, *extra)]
     meta = {SPEC_KEY: spec_json, HASH_KEY: spec_hash, VERSION_KEY: version}
+    meta.update(extra_metadata or {})
     return pa.schema(fields, metadata=meta)
 
 
@@ -511,6 +520,15 @@ def other_files(directory: Path, manifest: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------------------
 # reading
+
+
+def read_critical_points(path: Path) -> dict:
+    """A landscape part's listed critical points, without reading any rows:
+    {"minima": [...], "others": [...]}, each item a dict with index, location, value,
+    eigenvalues and kind (``basin`` indexes "minima"); {} for other problems."""
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(CRITICAL_KEY.encode())
+    return json.loads(raw) if raw is not None else {}
 
 
 def read_spec_metadata(path: Path) -> dict:

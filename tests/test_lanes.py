@@ -256,3 +256,29 @@ def test_block_is_packed_vector_code():
     asm = next(iter(_rosenbrock_gd_block.inspect_asm().values()))
     packed = [ln for ln in asm.splitlines() if re.match(r"\s+v(mul|add|sub)pd\s+.*\b[yz]mm\d", ln)]
     assert len(packed) >= 15, len(packed)  # 20 on the development machine (AVX-512)
+
+
+def test_parts_list_the_minima_that_basin_indexes(tmp_path):
+    spec = landscape_spec(
+        "himmelblau",
+        "gd",
+        steps=2000,
+        axes={
+            "lr": {"values": [0.005]},
+            "x0": {"start": -4.5, "stop": 4.5, "num": 6},
+            "y0": {"start": -4.5, "stop": 4.5, "num": 6},
+        },
+    )
+    out = fastdescent.run(spec, out=tmp_path / "r", progress=False)
+    from fastdescent import store
+
+    points = store.read_critical_points(out / "part-00000.parquet")
+    module = get_problem("himmelblau")
+    assert points["minima"] == [m.to_dict() for m in module.minima(spec.problem_params)]
+    assert len(points["minima"]) == 4 and len(points["others"]) == 5
+    df = fastdescent.load(out)
+    conv = df[df.basin >= 0]
+    assert set(conv.basin) == {0, 1, 2, 3}  # all four reached from this grid
+    for row in conv.itertuples():
+        mx, my = points["minima"][row.basin]["location"]
+        assert math.hypot(row.x_final - mx, row.y_final - my) < 1e-9
