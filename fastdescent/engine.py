@@ -90,10 +90,17 @@ class Engine:
 
     MATERIALISE_MAX = MATERIALISE_MAX
 
-    def __init__(self, spec: SweepSpec):
+    PATHS = ("simd", "lanes")
+
+    def __init__(self, spec: SweepSpec, path: str = "simd"):
         if spec.problem != "quadratic":
             raise NotImplementedError(f"problem {spec.problem!r} has no kernel yet")
+        if path not in self.PATHS:
+            raise ValueError(f"path must be one of {self.PATHS}, got {path!r}")
+        if path == "lanes" and spec.dtype != "float64":
+            raise ValueError("the lane path runs quadratics in float64 only")
         self.spec = spec
+        self.path = path
         self._problem = get_problem("quadratic")
         params = spec.problem_params
         axes = spec.axes
@@ -224,6 +231,8 @@ class Engine:
         One kernel call per Piece (one in all unless an axis is long).
         """
         lo, n = int(lo), int(n)
+        if self.path == "lanes":
+            return self._kernel_lanes(lo, n)
         out = {
             "status": np.empty(n, np.int8),
             "steps": np.empty(n, np.int32),
@@ -259,6 +268,49 @@ class Engine:
                 out["rate"][rows],
                 proto,
             )
+        return out
+
+    def _kernel_lanes(self, lo: int, n: int) -> dict[str, np.ndarray]:
+        """``kernel`` on the general lane path (``kernels.lanes_loss``): the chunk's rows
+        as per-trajectory eta and beta, and its kappas' eigenvalues as a table."""
+        from .kernels.lanes_loss import sweep_loss
+
+        spec, params = self.spec, self.spec.problem_params
+        cols = spec.coordinates(lo, lo + n)
+        lr = cols["lr"]
+        kappa = cols.get("kappa")
+        if kappa is None:
+            lam_table = self._problem.eigenvalues(None, params)
+            lam_index = np.zeros(n, np.int64)
+            _, lam_max = self._problem.lambda_range(None, params)
+            lam_max_rows = np.full(n, lam_max[0])
+        else:
+            values, lam_index = np.unique(kappa, return_inverse=True)
+            lam_table = self._problem.eigenvalues(values, params)
+            _, lam_max = self._problem.lambda_range(values, params)
+            lam_max_rows = lam_max[lam_index]
+        rows = np.empty((2, n))
+        rows[0] = lr / lam_max_rows if self.relative_lr else lr
+        rows[1] = cols["beta"] if "beta" in cols else 0.0
+        out = {
+            "status": np.empty(n, np.int8),
+            "steps": np.empty(n, np.int32),
+            "diverge_step": np.empty(n, np.int32),
+            "loss0": np.empty(n),
+            "final_loss": np.empty(n),
+            "rate": np.empty(n),
+        }
+        stop = spec.stop
+        if n:
+            sweep_loss(
+                rows, np.ascontiguousarray(lam_index, dtype=np.int64),
+                np.ascontiguousarray(lam_table, dtype=np.float64),
+                np.asarray(params["start"], dtype=np.float64),
+                np.array([stop["tol"], stop["diverge"]], dtype=np.float64),
+                np.array([self.optimizer, self.order, spec.steps], dtype=np.int64),
+                out["status"], out["steps"], out["diverge_step"], out["loss0"],
+                out["final_loss"], out["rate"],
+            )  # fmt: skip
         return out
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
