@@ -282,3 +282,18 @@ def test_parts_list_the_minima_that_basin_indexes(tmp_path):
     for row in conv.itertuples():
         mx, my = points["minima"][row.basin]["location"]
         assert math.hypot(row.x_final - mx, row.y_final - my) < 1e-9
+
+
+def test_every_landscape_is_wired_into_the_kernel():
+    """A landscape in the registry has a dispatch branch and a _run_block branch (without
+    the latter its lanes would never step), under its own unique code."""
+    from fastdescent.problems import problem_names
+
+    codes = {}
+    for name in problem_names():
+        module = get_problem(name)
+        if getattr(module, "STOP_RULE", "loss") == "grad":
+            assert module.CODE not in codes, (name, codes)
+            codes[module.CODE] = module
+    assert {c: m for c, m in dispatch.MODULES.items()} == codes
+    assert set(lanes.BLOCK_CODES) == set(codes)

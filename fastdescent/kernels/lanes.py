@@ -304,6 +304,10 @@ def _block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
             return
 
 
+#: the problem codes _run_block has branches for (LaneEngine refuses any other)
+BLOCK_CODES = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
 @jit
 def _run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
     """``_block`` with constant (problem, optimizer): one vectorised loop per pair.
