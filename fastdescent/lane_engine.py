@@ -30,12 +30,14 @@ class LaneEngine:
         self.module = module = get_problem(spec.problem)
         self.dim = module.DIM
         from .kernels.dispatch import MODULES
-        from .kernels.lanes import BLOCK_CODES, NL
+        from .kernels.lanes import NL
+        from .kernels.run_block import BLOCK_CODES
 
         if MODULES.get(module.CODE) is not module or module.CODE not in BLOCK_CODES:
             raise NotImplementedError(
                 f"problem {spec.problem!r} (code {module.CODE}) has no branch in "
-                "fastdescent.kernels.dispatch or kernels.lanes._run_block"
+                "fastdescent.kernels.dispatch or kernels.run_block: run python -m "
+                "fastdescent.kernels.generate"
             )
         params = spec.problem_params
         self.start = tuple(float(v) for v in params["start"]) + (0.0,) * (2 - self.dim)

@@ -15,7 +15,7 @@ from naive import simulate_landscape
 
 import fastdescent
 from fastdescent import theory
-from fastdescent.kernels import dispatch, lanes
+from fastdescent.kernels import block, dispatch, generate, run_block
 from fastdescent.problems import get_problem
 from fastdescent.spec import SpecError
 
@@ -241,12 +241,12 @@ def test_landscape_spec_errors():
 
 @numba.njit
 def _rosenbrock_gd_block(nl, L, ts, live, c):
-    lanes._block(3, 0, nl, L, ts, live, c, 10**9, 0.0, 1e12)
+    block.block(3, 0, nl, L, ts, live, c, 10**9, 0.0, 1e12)
 
 
 def test_block_is_packed_vector_code():
     """The lane loop compiles to packed SIMD arithmetic (what makes W4 fast): the block
-    for Rosenbrock and GD, as _run_block inlines it."""
+    for Rosenbrock and GD, as run_block inlines it."""
     if not numba.config.ENABLE_AVX:
         pytest.skip("no AVX on this machine")
     nl = 32
@@ -285,8 +285,9 @@ def test_parts_list_the_minima_that_basin_indexes(tmp_path):
 
 
 def test_every_landscape_is_wired_into_the_kernel():
-    """A landscape in the registry has a dispatch branch and a _run_block branch (without
-    the latter its lanes would never step), under its own unique code."""
+    """A landscape in the registry has a dispatch branch and a run_block branch (without
+    the latter its lanes would never step), under its own unique code; the generated
+    modules are current."""
     from fastdescent.problems import problem_names
 
     codes = {}
@@ -296,4 +297,6 @@ def test_every_landscape_is_wired_into_the_kernel():
             assert module.CODE not in codes, (name, codes)
             codes[module.CODE] = module
     assert {c: m for c, m in dispatch.MODULES.items()} == codes
-    assert set(lanes.BLOCK_CODES) == set(codes)
+    assert set(run_block.BLOCK_CODES) == set(codes)
+    stale = generate.stale()
+    assert not stale, f"stale {stale}: run python -m fastdescent.kernels.generate"

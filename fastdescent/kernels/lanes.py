@@ -65,14 +65,14 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_inline, jit_parallel
-from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_FLOAT, MAX_STEPS, fit_rate
-from ..optimizers import GD, HEAVY_BALL, NESTEROV
+from .._jit import jit, jit_parallel
+from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_STEPS, fit_rate
 from . import dispatch
 from ._tiles import fetch_add, scramble
+from .block import LEFT, MAXED, B, advance, stop_kind
+from .run_block import run_block
 
 NL = 32  # lanes per tile worker: four 512-bit registers of float64 per state variable
-B = 32  # block length: refills and checkpoints at multiples of B (as metrics.BLOCK)
 MAX_TILES = 1024
 BASIN_DISTANCE = 1e-3  # |w* - listed minimum| at most this for basin >= 0
 EIG_RTOL = 1e-8  # |eigenvalue| <= EIG_RTOL * max |eigenvalue|: a flat direction
@@ -86,20 +86,6 @@ POLISH = 3  # Newton steps from the stopping point to w*
 ROW_ETA, ROW_BETA, ROW_X0, ROW_Y0 = 0, 1, 2, 3
 I_STEPS, I_DIVERGE, I_BASIN = 0, 1, 2
 F_LOSS0, F_FINAL, F_RATE, F_X, F_Y = 0, 1, 2, 3, 4
-# stop kinds inside the kernel
-_LEFT, _CONV, _MAXED = 1, 2, 3
-
-
-@jit
-def _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c):
-    """One update from w = (x, y), v = (vx, vy), given g = grad f(w) = (gx, gy)."""
-    if optimizer == GD:
-        return x - eta * gx, y - eta * gy, vx, vy
-    if optimizer == NESTEROV:
-        gx, gy = dispatch.grad(problem, x + beta * vx, y + beta * vy, c)
-    vx = beta * vx - eta * gx
-    vy = beta * vy - eta * gy
-    return x + vx, y + vy, vx, vy
 
 
 @jit
@@ -191,7 +177,7 @@ def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z
             n = 0  # not (or no longer) near w*: the window starts again
             top2 = 0.0
         gx, gy = dispatch.grad(problem, x, y, c)
-        x, y, vx, vy = _advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
+        x, y, vx, vy = advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
     a, b, d = dispatch.hessian(problem, sx, sy, c)
     l1, l2, ux, uy = _eig2(a, b, d)
     big = max(abs(l1), abs(l2))
@@ -230,10 +216,10 @@ def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, s
     iout[I_STEPS, j] = t
     iout[I_DIVERGE, j] = -1
     iout[I_BASIN, j] = -1
-    if kind == _LEFT:
+    if kind == LEFT:
         status[j] = ESCAPED if f < f0 else DIVERGED
         iout[I_DIVERGE, j] = t
-    elif kind == _MAXED:
+    elif kind == MAXED:
         status[j] = MAX_STEPS
     else:
         status[j] = CONVERGED
@@ -251,118 +237,6 @@ def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, s
 # the lane state: a tuple L of 1-D arrays of length nl (separate arrays: LLVM vectorises
 # loops over them; rows of one 2-D array ran 5x slower)
 L_X, L_Y, L_VX, L_VY, L_X0, L_Y0, L_ETA, L_BETA, L_F0 = range(9)
-
-
-@jit
-def _kind(problem, x, y, x0, y0, t, steps, gtol2, r2, c):
-    """Which rule stopped a lane that stopped at step t in state (x, y): the block's
-    tests on that state, repeated with the same operations (a stopped lane keeps it)."""
-    gx, gy = dispatch.grad(problem, x, y, c)
-    g2 = gx * gx + gy * gy
-    dx = x - x0
-    dy = y - y0
-    if (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT)):
-        return _LEFT
-    if g2 <= gtol2:
-        return _CONV
-    return _MAXED
-
-
-@jit_inline
-def _block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
-    """Up to B steps of every lane in lockstep, branch-free: the stop rules as masks, a
-    stopped lane keeps its state. ``problem`` and ``optimizer`` are constants at every
-    call site (``_run_block``), so after inlining the dispatch branches fold away and
-    LLVM vectorises the lane loop (``nl`` is a runtime value: with a constant trip count
-    LLVM would unroll the loop fully instead). Returns early when no lane is live."""
-    xs, ys, vxs, vys, x0s, y0s, etas, betas = L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]
-    for _ in range(B):
-        n_live = 0
-        for lane in range(nl):
-            x, y, vx, vy = xs[lane], ys[lane], vxs[lane], vys[lane]
-            t = ts[lane]
-            on = live[lane]
-            gx, gy = dispatch.grad(problem, x, y, c)
-            g2 = gx * gx + gy * gy
-            dx = x - x0s[lane]
-            dy = y - y0s[lane]
-            left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
-            conv = g2 <= gtol2
-            stop = on & (left | conv | (t >= steps))
-            go = on & (not stop)
-            nx, ny, nvx, nvy = _advance(
-                problem, optimizer, x, y, vx, vy, gx, gy, etas[lane], betas[lane], c
-            )
-            xs[lane] = nx if go else x
-            ys[lane] = ny if go else y
-            vxs[lane] = nvx if go else vx
-            vys[lane] = nvy if go else vy
-            ts[lane] = t + 1 if go else t
-            live[lane] = go
-            n_live += go
-        if n_live == 0:
-            return
-
-
-#: the problem codes _run_block has branches for (LaneEngine refuses any other)
-BLOCK_CODES = (1, 2, 3, 4, 5, 6, 7, 8)
-
-
-@jit
-def _run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
-    """``_block`` with constant (problem, optimizer): one vectorised loop per pair.
-    A new problem adds one line per optimizer here."""
-    if optimizer == GD:
-        if problem == 1:
-            _block(1, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 2:
-            _block(2, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 3:
-            _block(3, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 4:
-            _block(4, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 5:
-            _block(5, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 6:
-            _block(6, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 7:
-            _block(7, GD, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 8:
-            _block(8, GD, nl, L, ts, live, c, steps, gtol2, r2)
-    elif optimizer == HEAVY_BALL:
-        if problem == 1:
-            _block(1, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 2:
-            _block(2, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 3:
-            _block(3, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 4:
-            _block(4, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 5:
-            _block(5, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 6:
-            _block(6, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 7:
-            _block(7, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 8:
-            _block(8, HEAVY_BALL, nl, L, ts, live, c, steps, gtol2, r2)
-    elif optimizer == NESTEROV:
-        if problem == 1:
-            _block(1, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 2:
-            _block(2, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 3:
-            _block(3, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 4:
-            _block(4, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 5:
-            _block(5, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 6:
-            _block(6, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 7:
-            _block(7, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
-        elif problem == 8:
-            _block(8, NESTEROV, nl, L, ts, live, c, steps, gtol2, r2)
 
 
 @jit
@@ -394,7 +268,7 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
             j = row[lane]
             if j >= 0 and not live[lane]:
                 _finish(
-                    problem, optimizer, order, j, _kind(problem, xs[lane], ys[lane], x0s[lane],
+                    problem, optimizer, order, j, stop_kind(problem, xs[lane], ys[lane], x0s[lane],
                     y0s[lane], ts[lane], steps, gtol2, r2, c), xs[lane], ys[lane],
                     ts[lane], f0s[lane], ck_prev[lane], etas[lane], betas[lane], c,
                     status, iout, fout, wx, wy, z,
@@ -421,7 +295,7 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
                 ck_cur[lane, 4] = ts[lane]
         if busy == 0:
             break
-        _run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2)
+        run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2)
 
 
 @jit_parallel

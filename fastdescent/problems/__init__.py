@@ -50,8 +50,9 @@ finite at the start and over the box the x0 / y0 axes span):
   |x| <= X, |y| <= Y (check_start's guard against overflow inside a start grid).
 
 Modules are imported on first use, so parsing a spec imports only the problem it names.
-To add a problem, add its module under fastdescent/problems/ and a line to PROBLEMS; a
-landscape also needs one dispatch line on its CODE in the kernels.
+To add a problem, add its module under fastdescent/problems/ and a line to PROBLEMS; for a
+landscape (a new, unique CODE) then run ``python -m fastdescent.kernels.generate``, which
+writes the kernels' wiring from this registry.
 """
 
 from __future__ import annotations
