@@ -38,17 +38,18 @@ Semantics of one trajectory (``tests/naive.py``, ``simulate_landscape``, is the 
   from any critical point).
 
 The lane loop: NL = 32 trajectories in lockstep per tile worker, their state in separate
-1-D arrays (x, y, v_x, v_y, x_0, y_0, eta, beta, f_0, t, live). Which rule stopped a lane
-is worked out when it is finalised, by the same tests on the state it kept (``_kind``). A block of B
-steps runs branch-free over the lanes (the stop rules as masks; a stopped lane keeps its
-state) in a loop that LLVM vectorises: ``_run_block`` calls the block with the problem
-and optimizer codes as constants, once per pair, so the dispatch branches fold away
-after inlining. At block boundaries finished lanes are finalised (status, basin, rate
-by replaying the window from a checkpoint) and refilled with the next trajectories of
-the tile. Checkpoints: each lane's state at the start of the previous and the current
-block, so the window w_P .. w_T, P = B * max(0, T // B - 1), is replayed with the same
-floating-point operations (``_advance``). Every trajectory is computed on its own:
-results do not depend on tiles, threads or chunking.
+1-D arrays (x, y, v_x, v_y, x_0, y_0, eta, beta, f_0, t, live). Which rule stopped a
+lane is worked out when it is finalised, by the same tests on the state it kept
+(``block.stop_kind``). A block of B steps runs branch-free over the lanes (the stop
+rules as masks; a stopped lane keeps its state) in a loop that LLVM vectorises:
+``run_block`` calls the block with the problem and optimizer codes as constants, once
+per pair, so the dispatch branches fold away after inlining. At block boundaries
+finished lanes are finalised (status, basin, rate by replaying the window from a
+checkpoint) and refilled with the next trajectories of the tile. Checkpoints: each
+lane's state at the start of the previous and the current block, so the window w_P ..
+w_T, P = B * max(0, T // B - 1), is replayed with the same floating-point operations
+(``block.advance``). Every trajectory is computed on its own: results do not depend on
+tiles, threads or chunking.
 
 Speed (W4, Rosenbrock GD, 2-core machine): 1.15e9 trajectory-steps/s on one thread.
 Found on the way: the lane loop must have a runtime trip count (with NL a compile-time
