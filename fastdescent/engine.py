@@ -48,6 +48,7 @@ from .problems import get_problem
 from .spec import SweepSpec
 
 DERIVED = ("eta", "lambda_min", "lambda_max")
+OUTPUTS = ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")  # kernel order
 SLOTS = ("lr", "beta", "kappa", "seed")  # the kernel's slots, C order
 MATERIALISE_MAX = 1 << 20  # table entries materialised per slot (8 MiB of float64)
 
@@ -246,28 +247,16 @@ class Engine:
         for piece in self._pieces(lo, lo + n):
             rows = slice(piece.a - lo, piece.b - lo)
             self._kernel(
-                np.int64(piece.lo),
-                piece.shape,
-                piece.lr,
-                piece.beta,
-                piece.lam,
-                piece.lam_max,
-                self.start,
-                self.relative_lr,
-                self.optimizer,
-                self.order,
-                self.spec.steps,
-                float(stop["tol"]),
-                float(stop["diverge"]),
-                self.block,
-                out["status"][rows],
-                out["steps"][rows],
-                out["diverge_step"][rows],
-                out["loss0"][rows],
-                out["final_loss"][rows],
-                out["rate"][rows],
+                (piece.shape, piece.lr, piece.beta, piece.lam, piece.lam_max, self.start),
+                np.array(
+                    [piece.lo, self.relative_lr, self.optimizer, self.order, self.spec.steps,
+                     self.block],
+                    dtype=np.int64,
+                ),
+                np.array([stop["tol"], stop["diverge"]], dtype=np.float64),
+                tuple(out[key][rows] for key in OUTPUTS),
                 proto,
-            )
+            )  # fmt: skip
         return out
 
     def _kernel_lanes(self, lo: int, n: int) -> dict[str, np.ndarray]:

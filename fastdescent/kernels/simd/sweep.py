@@ -36,44 +36,27 @@ MAX_TILES = 1024
 
 
 @jit_parallel
-def sweep_quadratic(
-    lo,
-    shape,
-    lr_values,
-    beta_values,
-    lam_table,
-    lam_max,
-    start,
-    relative_lr,
-    optimizer,
-    order,
-    steps,
-    tol,
-    diverge,
-    block,
-    status,
-    n_steps,
-    diverge_step,
-    loss0,
-    final_loss,
-    rate,
-    proto,
-):
-    """Trajectories lo .. lo + n - 1 of a quadratic sweep, n = status.shape[0].
+def sweep_quadratic(tables, ints, floats, outputs, proto):
+    """Trajectories lo .. lo + n - 1 of a quadratic sweep, n = outputs[0].shape[0].
 
-    shape       int64 (4,): grid lengths of the slots (lr, beta, kappa, seed), C order
-    lr_values   float64 (shape[0],); eta = lr / lam_max[kappa] when relative_lr else lr
-    beta_values float64 (shape[1],)
-    lam_table   float64 (shape[2], d): the eigenvalues for each kappa value (d >= 2;
-                d = 1 is run as d = 2 with a zero eigenvalue and start)
-    lam_max     float64 (shape[2],): lambda_max for each kappa value
-    start       float64 (d,)
-    optimizer   int code (fastdescent.optimizers); order: its recurrence order (1 or 2)
-    block       rate-window block length (fastdescent.metrics.block_length)
-    outputs (n,), row j is trajectory lo + j: status int8, n_steps int32,
-    diverge_step int32, loss0, final_loss, rate float64.
-    proto       an array whose dtype (float64 or float32) the dynamics run in.
+    tables   (shape, lr_values, beta_values, lam_table, lam_max, start):
+             shape int64 (4,): grid lengths of the slots (lr, beta, kappa, seed), C order;
+             lr_values float64 (shape[0],), eta = lr / lam_max[kappa] when relative_lr
+             else lr; beta_values float64 (shape[1],); lam_table float64 (shape[2], d),
+             the eigenvalues for each kappa value (d >= 2; d = 1 is run as d = 2 with a
+             zero eigenvalue and start); lam_max float64 (shape[2],); start float64 (d,)
+    ints     int64 (6,): lo, relative_lr (0 or 1), optimizer code (fastdescent.optimizers),
+             its recurrence order (1 or 2), steps, rate-window block length
+    floats   float64 (2,): stop.tol, stop.diverge
+    outputs  (status int8, n_steps int32, diverge_step int32, loss0, final_loss, rate
+             float64), each (n,): row j is trajectory lo + j
+    proto    an array whose dtype (float64 or float32) the dynamics run in
     """
+    shape, lr_values, beta_values, lam_table, lam_max, start = tables
+    status, n_steps, diverge_step, loss0, final_loss, rate = outputs
+    lo, relative_lr, optimizer, order = ints[0], ints[1] != 0, ints[2], ints[3]
+    steps, block = ints[4], ints[5]
+    tol, diverge = floats[0], floats[1]
     n = status.shape[0]
     nl = NL * 8 // proto.itemsize  # lanes per tile
     n_tiles = max(1, min(MAX_TILES, n // (64 * nl)))
@@ -87,28 +70,9 @@ def sweep_quadratic(
         k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
             blocks.run_tile(
-                np.int64(lo),
-                scramble(np.int64(k), n_tiles),
-                np.int64(n_tiles),
-                shape,
-                lr_values,
-                beta_values,
-                lam_table,
-                lam_max,
-                start,
-                relative_lr,
-                optimizer,
-                order,
-                steps,
-                tol,
-                diverge,
-                block,
-                status,
-                n_steps,
-                diverge_step,
-                loss0,
-                final_loss,
-                rate,
-                proto,
-            )
+                lo, scramble(np.int64(k), n_tiles), np.int64(n_tiles), shape, lr_values,
+                beta_values, lam_table, lam_max, start, relative_lr, optimizer, order,
+                steps, tol, diverge, block, status, n_steps, diverge_step, loss0,
+                final_loss, rate, proto,
+            )  # fmt: skip
             k = fetch_add(counter, np.int64(1))
