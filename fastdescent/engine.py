@@ -81,6 +81,12 @@ class Piece:
     lam_max: np.ndarray
 
 
+def _empty_outputs(n: int) -> dict[str, np.ndarray]:
+    """The quadratic kernels' output columns for n trajectories, uninitialised."""
+    types = (np.int8, np.int32, np.int32, np.float64, np.float64, np.float64)
+    return {key: np.empty(n, dtype) for key, dtype in zip(OUTPUTS, types, strict=True)}
+
+
 class Engine:
     """Kernel arguments for one sweep (quadratic problem).
 
@@ -234,14 +240,7 @@ class Engine:
         lo, n = int(lo), int(n)
         if self.path == "lanes":
             return self._kernel_lanes(lo, n)
-        out = {
-            "status": np.empty(n, np.int8),
-            "steps": np.empty(n, np.int32),
-            "diverge_step": np.empty(n, np.int32),
-            "loss0": np.empty(n),
-            "final_loss": np.empty(n),
-            "rate": np.empty(n),
-        }
+        out = _empty_outputs(n)
         stop = self.spec.stop
         proto = np.zeros(1, self.spec.dtype)
         for piece in self._pieces(lo, lo + n):
@@ -281,14 +280,7 @@ class Engine:
         rows = np.empty((2, n))
         rows[0] = lr / lam_max_rows if self.relative_lr else lr
         rows[1] = cols["beta"] if "beta" in cols else 0.0
-        out = {
-            "status": np.empty(n, np.int8),
-            "steps": np.empty(n, np.int32),
-            "diverge_step": np.empty(n, np.int32),
-            "loss0": np.empty(n),
-            "final_loss": np.empty(n),
-            "rate": np.empty(n),
-        }
+        out = _empty_outputs(n)
         stop = spec.stop
         if n:
             sweep_loss(

@@ -491,15 +491,7 @@ def simulate_landscape(
             break
         if t == steps:
             break
-        # the update, as a course notebook writes it
-        if optimizer == "gd":
-            x, y = x - eta * gx, y - eta * gy
-        else:
-            if optimizer == "nesterov":
-                gx, gy = fns.grad(x + beta * vx, y + beta * vy)
-            vx = beta * vx - eta * gx
-            vy = beta * vy - eta * gy
-            x, y = x + vx, y + vy
+        x, y, vx, vy = _landscape_update(fns, optimizer, eta, beta, x, y, vx, vy, gx, gy)
     f = fns.value(x, y)
     out = {
         "steps": t_stop,
@@ -532,14 +524,7 @@ def simulate_landscape(
     states = list(path[first : t_stop + 1])
     for _ in range(LANDSCAPE_B):
         gx, gy = fns.grad(x, y)
-        if optimizer == "gd":
-            x, y = x - eta * gx, y - eta * gy
-        else:
-            if optimizer == "nesterov":
-                gx, gy = fns.grad(x + beta * vx, y + beta * vy)
-            vx = beta * vx - eta * gx
-            vy = beta * vy - eta * gy
-            x, y = x + vx, y + vy
+        x, y, vx, vy = _landscape_update(fns, optimizer, eta, beta, x, y, vx, vy, gx, gy)
         states.append((x, y))
     scale = 1.0 + abs(sx) + abs(sy)
     hi2, lo2 = (LINEAR * scale) ** 2, (LINEAR_FLOOR * scale) ** 2
@@ -589,6 +574,18 @@ def eig2(h):
         n = math.hypot(ux, uy)
         ux, uy = ux / n, uy / n
     return lam, [(ux, uy), (-uy, ux)]
+
+
+def _landscape_update(fns, optimizer, eta, beta, x, y, vx, vy, gx, gy):
+    """One step from w = (x, y), v = (vx, vy) with g = grad f(w), as a course notebook
+    writes it; returns the new (x, y, vx, vy)."""
+    if optimizer == "gd":
+        return x - eta * gx, y - eta * gy, vx, vy
+    if optimizer == "nesterov":
+        gx, gy = fns.grad(x + beta * vx, y + beta * vy)
+    vx = beta * vx - eta * gx
+    vy = beta * vy - eta * gy
+    return x + vx, y + vy, vx, vy
 
 
 def _polish_naive(fns, x, y, iterations=3):
