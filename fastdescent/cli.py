@@ -99,6 +99,28 @@ def _run(args, state) -> int:
     return 0
 
 
+def _basin_lines(directory: Path, m: dict) -> list[str]:
+    """Landscapes: how many runs ended at each listed minimum (basin), and elsewhere."""
+    from . import store
+
+    parts = sorted(m["chunks_done"])
+    if not parts:
+        return []
+    points = store.read_critical_points(store.part_path(directory, parts[0]))
+    if not points:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", store.PartialSweepWarning)
+        basin = store.load(directory, columns=["basin"], allow_partial=True)["basin"]
+    counts = basin.value_counts()
+    cells = []
+    for k, p in enumerate(points["minima"]):
+        where = ", ".join(f"{v:.6g}" for v in p["location"])
+        cells.append(f"{k} ({where}) {int(counts.get(k, 0)):,}")
+    cells.append(f"none {int(counts.get(-1, 0)):,}")
+    return ["basins     " + "; ".join(cells)]
+
+
 def _print_info(directory: Path) -> None:
     from . import store
 
@@ -132,6 +154,7 @@ def _print_info(directory: Path) -> None:
         f"total {m['total_seconds']:.2f} s; "
         f"{steps / kernel if kernel else 0:.3g} trajectory-steps/s in the kernel",
     ]
+    lines += _basin_lines(directory, m)
     others = store.other_files(directory, m)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")

@@ -300,3 +300,26 @@ def test_every_landscape_is_wired_into_the_kernel():
     assert set(run_block.BLOCK_CODES) == set(codes)
     stale = generate.stale()
     assert not stale, f"stale {stale}: run python -m fastdescent.kernels.generate"
+
+
+def test_info_counts_the_runs_per_basin(tmp_path, capsys):
+    from fastdescent.cli import main
+
+    spec = landscape_spec(
+        "himmelblau",
+        "gd",
+        steps=2000,
+        axes={
+            "lr": {"values": [0.005]},
+            "x0": {"start": -4.5, "stop": 4.5, "num": 6},
+            "y0": {"start": -4.5, "stop": 4.5, "num": 6},
+        },
+    )
+    out = fastdescent.run(spec, out=tmp_path / "r", progress=False)
+    assert main(["info", str(out)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("basins"))
+    counts = fastdescent.load(out)["basin"].value_counts()
+    cells = line.removeprefix("basins").strip().split("; ")
+    assert cells[2].startswith("2 (3, 2) ")  # the exact minimum, as listed
+    shown = [int(cell.rsplit(" ", 1)[1].replace(",", "")) for cell in cells]
+    assert shown == [int(counts.get(k, 0)) for k in (0, 1, 2, 3, -1)]
