@@ -355,6 +355,12 @@ def check_sweep(
     missing = [c for c in ("traj", "status", "steps", "rate") if c not in df]
     if missing:
         raise CheckError(f"results lack the column(s) {', '.join(missing)}")
+    n_noisy = 0
+    if "sigma" in parsed.axes and "sigma" in df:
+        # rates and divergence boundaries are noiseless theory: check the sigma = 0 rows
+        noisy = df["sigma"].to_numpy() > 0
+        n_noisy = int(noisy.sum())
+        df = df[~noisy]
     traj = df["traj"].to_numpy()
     if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
         raise CheckError(f"traj outside [0, {parsed.size}): the rows are not of this spec")
@@ -384,7 +390,16 @@ def check_sweep(
         f"sweep {parsed.name}: {parsed.optimizer} on quadratic ({problem}), grid {dims}, "
         f"{parsed.steps} steps, stop.diverge {stop['diverge']:g}",
         f"rows {len(df):,} of {parsed.size:,}"
-        + ("" if len(df) == parsed.size else f" ({parsed.size - len(df):,} grid points missing)"),
+        + (
+            f" (the {n_noisy:,} rows with gradient noise, sigma > 0, are not checked here)"
+            if n_noisy
+            else ""
+        )
+        + (
+            ""
+            if len(df) + n_noisy == parsed.size
+            else f" ({parsed.size - len(df) - n_noisy:,} grid points missing)"
+        ),
         f"tolerances: rate {tolerance_rate:g} of |log rho| (rho in [{rho_min:g}, {rho_max:g}], "
         f"steps >= {min_steps}); band +-{band:g} around the stability limit; "
         f"must-diverge margin {margin:g}",

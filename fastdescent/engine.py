@@ -49,6 +49,7 @@ from .spec import SweepSpec
 
 DERIVED = ("eta", "lambda_min", "lambda_max")
 OUTPUTS = ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")  # kernel order
+TAIL_FIELDS = ("loss_tail_mean", "loss_tail_std")  # noisy sweeps
 SLOTS = ("lr", "beta", "kappa", "seed")  # the kernel's slots, C order
 MATERIALISE_MAX = 1 << 20  # table entries materialised per slot (8 MiB of float64)
 
@@ -99,11 +100,16 @@ class Engine:
 
     PATHS = ("simd", "lanes")
 
-    def __init__(self, spec: SweepSpec, path: str = "simd"):
+    def __init__(self, spec: SweepSpec, path: str | None = None):
         if spec.problem != "quadratic":
             raise NotImplementedError(f"problem {spec.problem!r} has no kernel yet")
+        self.noisy = "sigma" in spec.axes
+        if path is None:  # the SIMD path where it applies: no gradient noise
+            path = "lanes" if self.noisy else "simd"
         if path not in self.PATHS:
             raise ValueError(f"path must be one of {self.PATHS}, got {path!r}")
+        if path == "simd" and self.noisy:
+            raise ValueError("the SIMD path has no gradient noise (axes.sigma): use the lanes")
         if path == "lanes" and spec.dtype != "float64":
             raise ValueError("the lane path runs quadratics in float64 only")
         self.spec = spec
@@ -277,21 +283,29 @@ class Engine:
             lam_table = self._problem.eigenvalues(values, params)
             _, lam_max = self._problem.lambda_range(values, params)
             lam_max_rows = lam_max[lam_index]
-        rows = np.empty((2, n))
+        rows = np.empty((3, n))
         rows[0] = lr / lam_max_rows if self.relative_lr else lr
         rows[1] = cols["beta"] if "beta" in cols else 0.0
+        rows[2] = cols["sigma"] if "sigma" in cols else 0.0
+        seeds = np.ascontiguousarray(cols["seed"], dtype=np.int64)
         out = _empty_outputs(n)
+        tail = np.empty((2, n))
+        tail_steps = 0
+        if self.noisy:
+            tail_steps = math.ceil(spec.metrics["tail"] * spec.steps)
         stop = spec.stop
         if n:
             sweep_loss(
-                rows, np.ascontiguousarray(lam_index, dtype=np.int64),
+                rows, seeds, np.ascontiguousarray(lam_index, dtype=np.int64),
                 np.ascontiguousarray(lam_table, dtype=np.float64),
                 np.asarray(params["start"], dtype=np.float64),
                 np.array([stop["tol"], stop["diverge"]], dtype=np.float64),
-                np.array([self.optimizer, self.order, spec.steps], dtype=np.int64),
+                np.array([self.optimizer, self.order, spec.steps, tail_steps], dtype=np.int64),
                 out["status"], out["steps"], out["diverge_step"], out["loss0"],
-                out["final_loss"], out["rate"],
+                out["final_loss"], out["rate"], tail,
             )  # fmt: skip
+        if self.noisy:
+            out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
         return out
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
@@ -354,4 +368,5 @@ def schema_for(spec: SweepSpec, version: str):
         }
         meta = {store.CRITICAL_KEY: json.dumps(points, sort_keys=True)}
         return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta)
-    return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version)
+    extra = [(name, pa.float64()) for name in TAIL_FIELDS] if "sigma" in spec.axes else []
+    return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version, extra)

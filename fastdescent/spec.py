@@ -77,6 +77,7 @@ DTYPES = ("float64", "float32")
 STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
 GRAD_STOP_DEFAULTS = {"grad_tol": 1e-10, "radius": 1e6}  # landscapes (STOP_RULE "grad")
 START_AXES = ("x0", "y0")  # optional: without them every run starts at problem_params.start
+OPTIONAL_AXES = (*START_AXES, "sigma")  # absent: no such axis (sigma: no noise)
 MAX_STEPS = 2**31 - 1  # exclusive: steps are stored as int32
 SEED_END = 2**63  # exclusive: seeds are int64
 MAX_TRAJECTORIES = 2**63 - 1  # traj ids are int64
@@ -86,11 +87,15 @@ NAME_MAX = 128  # characters of a sweep name
 NAME_MAX_BYTES = 255  # ... and UTF-8 bytes: the most a file name may hold on most systems
 NAME_PUNCTUATION = "-_."
 
-_TOP_KEYS = ("name", "problem", "optimizer", "steps", "dtype", "problem_params", "stop", "axes")
+_TOP_KEYS = (
+    "name", "problem", "optimizer", "steps", "dtype", "problem_params", "stop", "metrics",
+    "axes",
+)  # fmt: skip
+METRICS_DEFAULTS = {"tail": 0.5}  # noisy sweeps: the tail the loss_tail_* columns cover
 _RANGE_KEYS = ("start", "stop", "num", "scale")
 _AXIS_FORMS = "an axis is {start, stop, num, scale = 'linear' | 'log'} or {values = [...]}"
 # checks on the values of float axes (as_float bounds); other axes: any finite number
-_AXIS_BOUNDS = {"lr": {"gt": 0}, "kappa": {"ge": 1}}
+_AXIS_BOUNDS = {"lr": {"gt": 0}, "kappa": {"ge": 1}, "sigma": {"ge": 0}}
 
 
 def _show_path(path) -> str:
@@ -184,6 +189,7 @@ class SweepSpec:
     problem_params: dict
     stop: dict
     axes: dict
+    metrics: dict | None = None  # noisy sweeps (a sigma axis): {"tail": float}
 
     def __post_init__(self):
         object.__setattr__(self, "_values", {})
@@ -202,6 +208,7 @@ class SweepSpec:
             "problem_params": copy.deepcopy(self.problem_params),
             "stop": dict(self.stop),
             "axes": {name: copy.deepcopy(self.axes[name]) for name in self.axis_names},
+            **({"metrics": dict(self.metrics)} if self.metrics is not None else {}),
         }
 
     @cached_property
@@ -458,7 +465,10 @@ def _normalise(
     check_start = getattr(module, "check_start", None)
     if check_start is not None:
         check_start(params, axes, dtype, "problem_params")
-    spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes)
+    metrics = _parse_metrics(table.get("metrics"), axes)
+    if "sigma" in axes and dtype != "float64":
+        fail("dtype", dtype, "gradient noise (axes.sigma) runs in float64 only (for now)")
+    spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes, metrics)
     if spec.size > MAX_TRAJECTORIES:
         dims = " x ".join(f"{n} {a}" for a, n in zip(spec.axis_names, spec.shape, strict=True))
         raise SpecError(f"axes: the grid has {spec.size} trajectories ({dims}); at most 2**63 - 1")
@@ -472,6 +482,19 @@ def _normalise(
             "bytes of it"
         )
     return spec, notes
+
+
+def _parse_metrics(raw, axes: dict) -> dict | None:
+    """The [metrics] table: tail in (0, 1] (default 0.5), for noisy sweeps only (a sigma
+    axis); None for the others, so that their normalised spec and hash are unchanged."""
+    if "sigma" not in axes:
+        if raw is not None:
+            fail("metrics", raw, "only a sweep with gradient noise (axes.sigma) reads it")
+        return None
+    table = check_table(raw if raw is not None else {}, "metrics")
+    check_keys(table, METRICS_DEFAULTS, "metrics")
+    tail = as_float(table.get("tail", METRICS_DEFAULTS["tail"]), "metrics.tail", gt=0, le=1)
+    return {"tail": tail}
 
 
 def _parse_stop(stop: dict, problem: str, module) -> dict:
@@ -534,8 +557,8 @@ def _parse_axes(table: dict, optimizer: str, problem: str, module, params: dict)
             axes[name] = _parse_axis(name, table[name], f"axes.{name}", module)
         elif name in AXIS_DEFAULTS:
             axes[name] = {"values": [AXIS_DEFAULTS[name]]}
-        elif name in START_AXES:
-            continue  # the start point is problem_params.start
+        elif name in OPTIONAL_AXES:
+            continue  # the start point is problem_params.start; no sigma: no noise
         else:
             require(table, name, "axes", _AXIS_FORMS)
         if name == "lr":

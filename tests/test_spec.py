@@ -164,7 +164,7 @@ BAD = {
         "axes.kappa: problem 'quadratic' with problem_params",
     ),
     "kappa with dim 1": (base(problem_params={"dim": 1}), "axes.kappa: problem 'quadratic'"),
-    "axis nobody uses": (with_axes(sigma={"values": [0.1]}), "axes.sigma:"),
+    "axis nobody uses": (with_axes(batch_size={"values": [4]}), "axes.batch_size:"),
     "start length != dim": (
         base(problem_params={"dim": 3, "start": [1.0, 2.0]}),
         "problem_params.start = [1.0, 2.0]: expected a list of 3 numbers (dim = 3)",

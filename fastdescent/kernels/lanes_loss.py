@@ -35,6 +35,7 @@ from ..metrics import (
     fit_rate,
 )
 from ..optimizers import GD, NESTEROV
+from ..rng import STREAM_NOISE, normals4
 from ._tiles import fetch_add, scramble
 
 NL = 16  # lanes per tile worker
@@ -54,17 +55,32 @@ def _loss(lam, w):
 
 
 @jit
-def _update(optimizer, eta, beta, lam, w, v):
-    """One step of every coordinate, in place (``fastdescent.optimizers``)."""
+def _update(optimizer, eta, beta, lam, w, v, sigma, xi):
+    """One step of every coordinate, in place (``fastdescent.optimizers``); with
+    sigma != 0 the gradient is grad f + sigma xi (xi: this step's normals)."""
     for i in range(w.shape[0]):
         if optimizer == GD:
             g = lam[i] * w[i]
+            if sigma != 0.0:
+                g = g + sigma * xi[i]
             w[i] = w[i] - eta * g
         else:
             bv = beta * v[i]
             g = lam[i] * w[i] if optimizer != NESTEROV else lam[i] * (w[i] + bv)
+            if sigma != 0.0:
+                g = g + sigma * xi[i]
             v[i] = bv - eta * g
             w[i] = w[i] + v[i]
+
+
+@jit
+def _noise(seed, t, xi):
+    """xi[i] = rng.normal(seed, STREAM_NOISE, t, i): the normals of step t."""
+    for b in range((xi.shape[0] + 3) // 4):
+        z = normals4(seed, STREAM_NOISE, t, b)
+        for j in range(4):
+            if 4 * b + j < xi.shape[0]:
+                xi[4 * b + j] = z[j]
 
 
 @jit
@@ -112,13 +128,19 @@ def _fold(rate, r):
 
 @jit
 def _finish(j, lane, last, live_rate, frozen, ring, sig, order, status, n_steps, diverge_step,
-            final_loss, rate, code, t, final):  # fmt: skip
+            final_loss, rate, code, t, final, noisy, acc, tail):  # fmt: skip
     """Write row j: the rates of the coordinates still accumulating (window ending at
-    ``last``) folded into those of the frozen ones."""
-    r = live_rate
-    for i in range(frozen.shape[1]):
-        if not frozen[lane, i]:
-            r = _fold(r, _coordinate_rate(ring[lane, i], last, sig[lane, i], order))
+    ``last``) folded into those of the frozen ones (NaN with noise); the tail's mean and
+    standard deviation of the excess loss (acc: count, mean, M2; NaN if empty)."""
+    r = math.nan
+    if not noisy:
+        r = live_rate
+        for i in range(frozen.shape[1]):
+            if not frozen[lane, i]:
+                r = _fold(r, _coordinate_rate(ring[lane, i], last, sig[lane, i], order))
+    count = acc[lane, 0]
+    tail[0, j] = acc[lane, 1] if count > 0 else math.nan
+    tail[1, j] = math.sqrt(acc[lane, 2] / count) if count > 0 else math.nan
     status[j] = code
     n_steps[j] = t
     diverge_step[j] = t if code == DIVERGED else -1
@@ -127,13 +149,14 @@ def _finish(j, lane, last, live_rate, frozen, ring, sig, order, status, n_steps,
 
 
 @jit
-def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status, n_steps,
-             diverge_step, loss0, final_loss, rate):  # fmt: skip
+def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints, status,
+             n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
     """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1 (see ``sweep_loss``)."""
     n = status.shape[0]
     r0 = k * n // n_tiles
     r1 = (k + 1) * n // n_tiles
-    optimizer, order, steps = ints[0], ints[1], ints[2]
+    optimizer, order, steps, tail_steps = ints[0], ints[1], ints[2], ints[3]
+    tail_from = steps - tail_steps + 1  # the tail: steps tail_from .. steps
     tol, diverge = floats[0], floats[1]
     d = lam_table.shape[1]
     W = np.zeros((NL, d))
@@ -146,6 +169,8 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
     div_thr = np.zeros(NL)
     ts = np.zeros(NL, np.int64)
     row = np.full(NL, -1, np.int64)
+    acc = np.zeros((NL, 3))  # tail excess loss: count, mean, M2 (Welford)
+    xi = np.zeros(d)
     nxt = r0
     while True:
         busy = 0
@@ -160,6 +185,7 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                 l0 = _loss(lam, W[lane])
                 loss0[j] = l0
                 gap0 = l0 - 0.0
+                tail[0, j], tail[1, j] = math.nan, math.nan
                 if not math.isfinite(gap0):
                     status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
                     final_loss[j], rate[j] = math.inf, math.nan
@@ -167,7 +193,7 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                 for i in range(d):  # t = 0: the error's first entry, and the floor
                     ring[lane, i, 0] = W[lane, i]
                     sig[lane, i] = 1.0
-                    frozen[lane, i] = W[lane, i] * W[lane, i] <= FLOOR
+                    frozen[lane, i] = W[lane, i] * W[lane, i] <= FLOOR and rows[2, j] == 0.0
                     if frozen[lane, i]:
                         W[lane, i] = 0.0
                         V[lane, i] = 0.0
@@ -179,6 +205,7 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                 div_thr[lane] = min(diverge * gap0, MAX_FLOAT)
                 lane_rate[lane] = math.nan
                 ts[lane] = 0
+                acc[lane, 0], acc[lane, 1], acc[lane, 2] = 0.0, 0.0, 0.0
                 row[lane] = j
             if row[lane] >= 0:
                 busy += 1
@@ -191,7 +218,10 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                     continue
                 lam = lam_table[lam_index[j]]
                 w = W[lane]
-                _update(optimizer, rows[0, j], rows[1, j], lam, w, V[lane])
+                sigma = rows[2, j]
+                if sigma != 0.0:
+                    _noise(seeds[j], ts[lane], xi)  # the update from w_t uses xi_t
+                _update(optimizer, rows[0, j], rows[1, j], lam, w, V[lane], sigma, xi)
                 t = ts[lane] + 1
                 ts[lane] = t
                 L = _loss(lam, w)
@@ -199,9 +229,14 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                 if not math.isfinite(gap):  # stop before accumulating step t
                     _finish(j, lane, t - 1, lane_rate[lane], frozen, ring, sig, order,
                             status, n_steps, diverge_step, final_loss, rate, DIVERGED, t,
-                            math.inf)  # fmt: skip
+                            math.inf, sigma != 0.0, acc, tail)  # fmt: skip
                     row[lane] = -1
                     continue
+                if t >= tail_from:  # the tail's excess loss, Welford's update
+                    acc[lane, 0] += 1.0
+                    delta = gap - acc[lane, 1]
+                    acc[lane, 1] += delta / acc[lane, 0]
+                    acc[lane, 2] += delta * (gap - acc[lane, 1])
                 for i in range(d):
                     ring[lane, i, t % R] = w[i]
                     if t == 1:
@@ -215,10 +250,11 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
                     code = MAX_STEPS
                 if code >= 0:
                     _finish(j, lane, t, lane_rate[lane], frozen, ring, sig, order, status,
-                            n_steps, diverge_step, final_loss, rate, code, t, L)  # fmt: skip
+                            n_steps, diverge_step, final_loss, rate, code, t, L, sigma != 0.0,
+                            acc, tail)  # fmt: skip
                     row[lane] = -1
                     continue
-                if t % B == 0:  # the floor: freeze, and end that coordinate's window
+                if t % B == 0 and sigma == 0.0:  # the floor: freeze, end the window
                     for i in range(d):
                         if not frozen[lane, i] and w[i] * w[i] <= FLOOR:
                             r = _coordinate_rate(ring[lane, i], t, sig[lane, i], order)
@@ -229,15 +265,18 @@ def run_tile(k, n_tiles, rows, lam_index, lam_table, start, floats, ints, status
 
 
 @jit_parallel
-def sweep_loss(rows, lam_index, lam_table, start, floats, ints, status, n_steps,
-               diverge_step, loss0, final_loss, rate):  # fmt: skip
+def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n_steps,
+               diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
     """Trajectories of one chunk of a quadratic sweep, row j from column j of the inputs.
 
-    rows       float64 (2, n): eta (absolute), beta of each trajectory
+    rows       float64 (3, n): eta (absolute), beta, sigma of each trajectory
+    seeds      int64 (n,): the seed keying each trajectory's noise (fastdescent.rng)
     lam_index  int64 (n,): row of lam_table holding each trajectory's eigenvalues
     lam_table  float64 (K, d); start float64 (d,)
-    floats     float64 (2,): tol, diverge; ints int64 (3,): optimizer, order, steps
-    outputs (n,): status int8, n_steps, diverge_step int32, loss0, final_loss, rate.
+    floats     float64 (2,): tol, diverge; ints int64 (4,): optimizer, order, steps, K (the
+               tail: the last K = ceil(metrics.tail * steps) steps)
+    outputs (n,): status int8, n_steps, diverge_step int32, loss0, final_loss, rate;
+    tail float64 (2, n): mean and standard deviation of the excess loss over the tail.
     """
     n = status.shape[0]
     n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
@@ -246,7 +285,7 @@ def sweep_loss(rows, lam_index, lam_table, start, floats, ints, status, n_steps,
         k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
             run_tile(
-                scramble(k, n_tiles), n_tiles, rows, lam_index, lam_table, start, floats,
-                ints, status, n_steps, diverge_step, loss0, final_loss, rate,
+                scramble(k, n_tiles), n_tiles, rows, seeds, lam_index, lam_table, start,
+                floats, ints, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
             )  # fmt: skip
             k = fetch_add(counter, np.int64(1))

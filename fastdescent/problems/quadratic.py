@@ -115,8 +115,9 @@ def start_loss(lam, start, dtype: str) -> float:
 
 
 def axes_used(params: dict) -> tuple[str, ...]:
-    """("kappa",) when the eigenvalues depend on kappa (no lambdas and dim >= 2), else ()."""
-    return ("kappa",) if "lambdas" not in params and params["dim"] >= 2 else ()
+    """("kappa",) when the eigenvalues depend on kappa (no lambdas and dim >= 2), and
+    "sigma" (additive gradient noise, optional)."""
+    return (("kappa",) if "lambdas" not in params and params["dim"] >= 2 else ()) + ("sigma",)
 
 
 def _kappa(kappa) -> np.ndarray | None:
