@@ -114,7 +114,9 @@ def estimate(spec, out=None, threads=None) -> Estimate:
 
     spec = parse_spec(spec)
     n_threads = threads or numba.config.NUMBA_NUM_THREADS
-    columns = 1 + len(spec.axis_names) + 3 + 6  # traj, axes, derived, metrics
+    from .engine import schema_for
+
+    columns = len(schema_for(spec, "").names)  # traj, axes, derived, metrics (and extras)
     dim = spec.problem_params.get("dim", 2)
     work = float(spec.size) * spec.steps * max(1.0, dim / 2)
     free = None
