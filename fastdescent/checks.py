@@ -34,6 +34,7 @@ stays exactly 0, so it is left out of (lambda_min, lambda_max); with the default
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -48,7 +49,11 @@ CHECKS = {
     "divergence": "divergence verdict",
     "rate": "rate vs theory",
     "best": "best on grid vs rho*",
+    "stationary loss": "noisy: tail loss vs stationary theory",
 }
+
+
+MIN_SEEDS = 8  # noisy grid points need this many seeds for a standard error to mean much
 
 
 class CheckError(ValueError):
@@ -278,6 +283,61 @@ def _check_rate(rows, axes, s) -> CheckResult:
     return CheckResult("rate", n, n - failed, failed, len(rows) - n, err, worst_df, notes)
 
 
+def _check_stationary(noisy, parsed, band, tol, worst) -> CheckResult:
+    """Noisy rows: the tail excess loss, averaged over the seeds of each grid point,
+    against theory.stationary_loss (the exact discrete stationary loss)."""
+    from .problems import get_problem
+
+    problem, params = get_problem("quadratic"), parsed.problem_params
+    keys = [a for a in ("lr", "beta", "kappa", "sigma") if a in parsed.axes]
+    rel = parsed.axes["lr"].get("relative_to") == "lambda_max"
+    tail = parsed.metrics["tail"]
+    rows = []
+    for key, g in noisy.groupby(keys, sort=True):
+        point = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        kappa = np.array([point.get("kappa", 1.0)])
+        lam = problem.eigenvalues(kappa if "kappa" in parsed.axes else None, params)[0]
+        lam_min, lam_max = lam.min(), lam.max()
+        eta = point["lr"] / lam_max if rel else point["lr"]
+        beta = point.get("beta", 0.0) if parsed.optimizer != "gd" else None
+        want = float(theory.stationary_loss(parsed.optimizer, eta, beta, lam, point["sigma"]))
+        b = 0.0 if beta is None else beta
+        limit = float(theory.stability_limit(parsed.optimizer, b, lam_max))
+        rho = float(theory.rate(parsed.optimizer, eta, beta, lam_min, lam_max))
+        before_tail = parsed.steps - math.ceil(tail * parsed.steps)
+        n = len(g)
+        measured = g["loss_tail_mean"].mean()
+        se = g["loss_tail_mean"].std(ddof=1) / math.sqrt(n) if n > 1 else math.inf
+        ok_point = (
+            math.isfinite(want) and want > 0 and eta < (1 - band) * limit
+            and (g["status"] == "max_steps").all() and n >= MIN_SEEDS
+            and rho**before_tail <= 1e-6  # the start's transient is gone before the tail
+        )  # fmt: skip
+        rows.append({
+            **point, "eta": eta, "seeds": n, "measured": measured, "theory": want,
+            "ratio": measured / want if want else math.nan, "3se": 3 * se / want if want else
+            math.inf, "check": ok_point,
+        })  # fmt: skip
+    table = pd.DataFrame(rows)
+    check = table["check"].to_numpy(dtype=bool) if len(table) else np.zeros(0, bool)
+    err = np.abs(table["ratio"].to_numpy()[check] - 1.0) if len(table) else np.zeros(0)
+    allowed = np.maximum(tol, table["3se"].to_numpy()[check]) if len(table) else np.zeros(0)
+    bad = err > allowed
+    shown = table[check].assign(error=err).drop(columns="check")
+    shown = shown.iloc[np.argsort(-err, kind="stable")[:worst]]
+    notes = [
+        f"per grid point: the mean over seeds of loss_tail_mean vs the exact stationary loss; "
+        f"error = |measured / theory - 1|, allowed max({tol:g}, 3 standard errors over seeds)",
+        f"skipped: {int((~check).sum()):,} points (unstable or within {band:g} of the limit, "
+        f"a run that did not go all its steps, fewer than {MIN_SEEDS} seeds, or a transient "
+        "left at the tail)",
+    ]
+    if len(shown):
+        notes.append("worst points:")
+    n, failed = int(check.sum()), int(bad.sum())
+    return CheckResult("stationary loss", n, n - failed, failed, len(table) - n, err, shown, notes)
+
+
 def _check_best(rows, grid, axes, optimizer, s) -> CheckResult:
     tol = s["tolerance_rate"]
     gbest = grid.loc[grid.groupby("group")["rho"].idxmin()].set_index("group")
@@ -355,11 +415,13 @@ def check_sweep(
     missing = [c for c in ("traj", "status", "steps", "rate") if c not in df]
     if missing:
         raise CheckError(f"results lack the column(s) {', '.join(missing)}")
-    n_noisy = 0
+    n_noisy, noisy_rows = 0, None
     if "sigma" in parsed.axes and "sigma" in df:
-        # rates and divergence boundaries are noiseless theory: check the sigma = 0 rows
+        # rates and divergence boundaries are noiseless theory: checked on the sigma = 0
+        # rows; the noisy ones against the stationary loss
         noisy = df["sigma"].to_numpy() > 0
         n_noisy = int(noisy.sum())
+        noisy_rows = df[noisy]
         df = df[~noisy]
     traj = df["traj"].to_numpy()
     if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
@@ -381,6 +443,8 @@ def check_sweep(
         _check_rate(rows, axes, s),
         _check_best(rows, grid, axes, parsed.optimizer, s),
     ]
+    if n_noisy:
+        results.append(_check_stationary(noisy_rows, parsed, band, 0.02, worst))
     dims = " x ".join(f"{n} {a}" for a, n in zip(parsed.axis_names, parsed.shape, strict=True))
     pp = parsed.problem_params
     problem = f"dim {pp['dim']}, " + (
@@ -389,9 +453,10 @@ def check_sweep(
     header = [
         f"sweep {parsed.name}: {parsed.optimizer} on quadratic ({problem}), grid {dims}, "
         f"{parsed.steps} steps, stop.diverge {stop['diverge']:g}",
-        f"rows {len(df):,} of {parsed.size:,}"
+        f"rows {len(df) + n_noisy:,} of {parsed.size:,}"
         + (
-            f" (the {n_noisy:,} rows with gradient noise, sigma > 0, are not checked here)"
+            f" ({n_noisy:,} of them with gradient noise, sigma > 0: checked against the "
+            "stationary loss only)"
             if n_noisy
             else ""
         )

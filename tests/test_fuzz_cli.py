@@ -505,7 +505,7 @@ def m_unused_axis(draw, spec, facts):
     axes = _table(spec, "axes")
     if axes is None:
         return set()
-    choices = ["sigma", "batch_size", "x0", "y0", "foo"]
+    choices = ["batch_size", "x0", "y0", "foo"]  # sigma: quadratics read it (noise)
     if facts["optimizer"] == "gd":
         choices.append("beta")
     if not facts["uses_kappa"]:

@@ -117,18 +117,20 @@ def test_noise_settings_errors():
         noisy_spec("gd", [0.1], sigma=(-1.0,))
 
 
-def test_check_theory_checks_the_noiseless_rows_of_a_noisy_sweep():
+def test_check_theory_checks_a_noisy_sweep_against_the_stationary_loss():
+    """check_sweep: the sigma = 0 rows against the noiseless theory, the noisy ones per
+    grid point against the stationary loss; a doctored tail loss (10 % high) fails."""
     from fastdescent.checks import check_sweep
 
-    spec = fastdescent.parse_spec({
-        "problem": "quadratic", "optimizer": "heavy_ball", "steps": 2000,
-        "problem_params": {"dim": 2},
-        "axes": {
-            "lr": {"start": 0.1, "stop": 2.5, "num": 8, "relative_to": "lambda_max"},
-            "beta": {"values": [0.0, 0.5]}, "kappa": {"values": [1.0, 10.0]},
-            "sigma": {"values": [0.0, 0.01]}, "seed": {"values": [0, 1]},
-        },
-    })  # fmt: skip
-    report = check_sweep(fastdescent.run(spec, progress=False), spec.to_dict())
-    assert report.ok
-    assert "the 64 rows with gradient noise, sigma > 0, are not checked here" in report.format()
+    spec = noisy_spec("heavy_ball", [0.1, 0.45, 0.7125], 0.5, sigma=(0.0, 0.1), steps=6000)
+    df = fastdescent.run(spec, progress=False)
+    report = check_sweep(df, spec.to_dict())
+    assert report.ok, report.format()
+    stationary = report["stationary loss"]
+    assert stationary.checked == 3 and stationary.errors.max() < 0.02
+    assert "144 of them with gradient noise" in report.format()
+    doctored = df.copy()
+    noisy = doctored.sigma > 0
+    doctored.loc[noisy, "loss_tail_mean"] *= 1.1
+    bad = check_sweep(doctored, spec.to_dict())
+    assert not bad.ok and bad["stationary loss"].failed == 3
