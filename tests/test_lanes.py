@@ -258,7 +258,9 @@ def test_block_is_packed_vector_code():
     assert len(packed) >= 15, len(packed)  # 20 on the development machine (AVX-512)
 
 
-def test_parts_list_the_minima_that_basin_indexes(tmp_path):
+@pytest.fixture(scope="module")
+def himmelblau_dir(tmp_path_factory):
+    """GD on Himmelblau from a 6 x 6 start grid, written to a results directory."""
     spec = landscape_spec(
         "himmelblau",
         "gd",
@@ -269,7 +271,12 @@ def test_parts_list_the_minima_that_basin_indexes(tmp_path):
             "y0": {"start": -4.5, "stop": 4.5, "num": 6},
         },
     )
-    out = fastdescent.run(spec, out=tmp_path / "r", progress=False)
+    out = tmp_path_factory.mktemp("himmelblau") / "r"
+    return spec, fastdescent.run(spec, out=out, progress=False)
+
+
+def test_parts_list_the_minima_that_basin_indexes(himmelblau_dir):
+    spec, out = himmelblau_dir
     from fastdescent import store
 
     points = store.read_critical_points(out / "part-00000.parquet")
@@ -302,20 +309,10 @@ def test_every_landscape_is_wired_into_the_kernel():
     assert not stale, f"stale {stale}: run python -m fastdescent.kernels.generate"
 
 
-def test_info_counts_the_runs_per_basin(tmp_path, capsys):
+def test_info_counts_the_runs_per_basin(himmelblau_dir, capsys):
     from fastdescent.cli import main
 
-    spec = landscape_spec(
-        "himmelblau",
-        "gd",
-        steps=2000,
-        axes={
-            "lr": {"values": [0.005]},
-            "x0": {"start": -4.5, "stop": 4.5, "num": 6},
-            "y0": {"start": -4.5, "stop": 4.5, "num": 6},
-        },
-    )
-    out = fastdescent.run(spec, out=tmp_path / "r", progress=False)
+    _, out = himmelblau_dir
     assert main(["info", str(out)]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("basins"))
     counts = fastdescent.load(out)["basin"].value_counts()
