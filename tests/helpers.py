@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import datetime
 import math
 
 import numpy as np
@@ -39,7 +39,21 @@ def assert_same_numbers(a, b, columns=None):
     assert (np.asarray(a["status"]) == np.asarray(b["status"])).all()
 
 
-def _toml_value(v) -> str:
+class Raw(str):
+    """Text written into the TOML file as is (deep nesting, 1e400, ...)."""
+
+
+_ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def toml_str(s: str) -> str:
+    return '"' + s.translate(_ESCAPES) + '"'
+
+
+def toml_value(v) -> str:
+    if isinstance(v, Raw):
+        return str(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -51,14 +65,48 @@ def _toml_value(v) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
+        return toml_str(v)
+    if isinstance(v, (datetime.date, datetime.time)):  # datetime is a date
+        return v.isoformat()
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+        items = ", ".join(f"{toml_str(k)} = {toml_value(x)}" for k, x in v.items())
+        return "{ " + items + " }" if items else "{}"
     raise TypeError(f"no TOML for {type(v).__name__}")
+
+
+def dumps(doc: dict, style: int = 0) -> str:
+    """TOML text of ``doc``. style 0: every value inline; 1: top-level tables as
+    [sections]; 2: also their sub-tables as [a.b] sections."""
+    lines, tables = [], []
+    for k, v in doc.items():
+        if style >= 1 and isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            lines.append(f"{toml_str(k)} = {toml_value(v)}")
+    for k, v in tables:
+        subtables = []
+        lines.append(f"[{toml_str(k)}]")
+        for k2, v2 in v.items():
+            if style >= 2 and isinstance(v2, dict):
+                subtables.append((k2, v2))
+            else:
+                lines.append(f"{toml_str(k2)} = {toml_value(v2)}")
+        for k2, v2 in subtables:
+            lines.append(f"[{toml_str(k)}.{toml_str(k2)}]")
+            lines += [f"{toml_str(k3)} = {toml_value(v3)}" for k3, v3 in v2.items()]
+    return "\n".join(lines) + "\n"
 
 
 def spec_toml(spec: dict) -> str:
     """TOML text of a simple spec dict (every value inline)."""
-    return "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in spec.items())
+    return dumps(spec)
+
+
+def cli_run_args(spec_path, out, chunk_size, *extra) -> list[str]:
+    """``fastdescent run`` arguments: one thread, quiet, the given chunk size."""
+    return [
+        "run", str(spec_path), "--out", str(out), "--chunk-size", str(chunk_size),
+        "--threads", "1", "--quiet", *extra,
+    ]  # fmt: skip

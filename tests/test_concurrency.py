@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from fault_driver import driver_cmd, read_log
-from helpers import assert_same_numbers, spec_toml
+from helpers import assert_same_numbers, cli_run_args, spec_toml
 
 import fastdescent
 
@@ -54,18 +54,8 @@ def expected():
     return want
 
 
-def _run_args(spec_path, out) -> list[str]:
-    return [
-        "run",
-        str(spec_path),
-        "--out",
-        str(out),
-        "--chunk-size",
-        str(CHUNK),
-        "--threads",
-        "1",
-        "--quiet",
-    ]
+def _run_args(spec_path, out, *extra) -> list[str]:
+    return cli_run_args(spec_path, out, CHUNK, *extra)
 
 
 def _spec_file(tmp_path: Path, steps: int) -> Path:

@@ -44,7 +44,7 @@ from fault_driver import (
     final_counts,
     read_log,
 )
-from helpers import assert_same_numbers, spec_toml
+from helpers import assert_same_numbers, cli_run_args, spec_toml
 
 import fastdescent
 
@@ -107,18 +107,7 @@ def _spec_file(tmp_path: Path, spec: dict) -> Path:
 
 
 def _run_args(spec_path, out, *extra) -> list[str]:
-    return [
-        "run",
-        str(spec_path),
-        "--out",
-        str(out),
-        "--chunk-size",
-        str(CHUNK),
-        "--threads",
-        "1",
-        "--quiet",
-        *extra,
-    ]
+    return cli_run_args(spec_path, out, CHUNK, *extra)
 
 
 def _cli(args) -> list[str]:

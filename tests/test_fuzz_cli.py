@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import assert_same_numbers
+from helpers import Raw, assert_same_numbers, dumps
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -74,70 +74,6 @@ PARAM_KEYS = ("dim", "spectrum", "lambdas", "start")
 AXIS_KEYS = ("values", "start", "stop", "num", "scale", "relative_to")
 ALL_AXES = ("lr", "beta", "kappa", "sigma", "batch_size", "seed", "x0", "y0")
 BIG = 1.7976931348623157e308
-
-
-# ---------------------------------------------------------------------------------------
-# a small TOML writer
-
-
-class Raw(str):
-    """Text written into the TOML file as is (deep nesting, 1e400, ...)."""
-
-
-_ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]}
-_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
-
-
-def toml_str(s: str) -> str:
-    return '"' + s.translate(_ESCAPES) + '"'
-
-
-def toml_value(v) -> str:
-    if isinstance(v, Raw):
-        return str(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return toml_str(v)
-    if isinstance(v, (datetime.date, datetime.time)):  # datetime is a date
-        return v.isoformat()
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        items = ", ".join(f"{toml_str(k)} = {toml_value(x)}" for k, x in v.items())
-        return "{ " + items + " }" if items else "{}"
-    raise TypeError(f"no TOML for {type(v).__name__}")
-
-
-def dumps(doc: dict, style: int = 0) -> str:
-    """TOML text of ``doc``. style 0: every value inline; 1: top-level tables as
-    [sections]; 2: also their sub-tables as [a.b] sections."""
-    lines, tables = [], []
-    for k, v in doc.items():
-        if style >= 1 and isinstance(v, dict):
-            tables.append((k, v))
-        else:
-            lines.append(f"{toml_str(k)} = {toml_value(v)}")
-    for k, v in tables:
-        subtables = []
-        lines.append(f"[{toml_str(k)}]")
-        for k2, v2 in v.items():
-            if style >= 2 and isinstance(v2, dict):
-                subtables.append((k2, v2))
-            else:
-                lines.append(f"{toml_str(k2)} = {toml_value(v2)}")
-        for k2, v2 in subtables:
-            lines.append(f"[{toml_str(k)}.{toml_str(k2)}]")
-            lines += [f"{toml_str(k3)} = {toml_value(v3)}" for k3, v3 in v2.items()]
-    return "\n".join(lines) + "\n"
 
 
 def _same(a, b) -> bool:
