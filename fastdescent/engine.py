@@ -45,7 +45,7 @@ from . import __version__, kernels
 from .metrics import block_length
 from .optimizers import CODES, ORDER
 from .problems import get_problem
-from .spec import SweepSpec
+from .spec import SweepSpec, is_stochastic
 
 DERIVED = ("eta", "lambda_min", "lambda_max")
 OUTPUTS = ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")  # kernel order
@@ -345,6 +345,10 @@ def make_engine(spec: SweepSpec):
         from .lane_engine import LaneEngine
 
         return LaneEngine(spec)
+    if spec.problem == "linreg":
+        from .linreg_engine import LinregEngine
+
+        return LinregEngine(spec)
     return Engine(spec)
 
 
@@ -368,5 +372,5 @@ def schema_for(spec: SweepSpec, version: str):
         }
         meta = {store.CRITICAL_KEY: json.dumps(points, sort_keys=True)}
         return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta)
-    extra = [(name, pa.float64()) for name in TAIL_FIELDS] if "sigma" in spec.axes else []
+    extra = [(name, pa.float64()) for name in TAIL_FIELDS] if is_stochastic(spec.axes) else []
     return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version, extra)

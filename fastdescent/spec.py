@@ -72,6 +72,7 @@ __all__ = [
 
 AXIS_ORDER = ("lr", "beta", "kappa", "sigma", "batch_size", "seed", "x0", "y0")
 AXIS_DEFAULTS = {"beta": 0.0, "kappa": 1.0, "seed": 0}
+INT_AXES = ("batch_size", "seed")  # integer axes: int64 values and columns
 OPTIMIZER_AXES = AXES  # the axes each optimizer reads (fastdescent.optimizers)
 DTYPES = ("float64", "float32")
 STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
@@ -307,9 +308,9 @@ def _axis_len(axis: dict) -> int:
 def _axis_array(name: str, axis: dict) -> np.ndarray:
     """Values of a normalised axis: float64 (int64 for seed), shape (num,)."""
     if "values" in axis:
-        return np.array(axis["values"], dtype=np.int64 if name == "seed" else np.float64)
+        return np.array(axis["values"], dtype=np.int64 if name in INT_AXES else np.float64)
     start, stop, num = axis["start"], axis["stop"], axis["num"]
-    if name == "seed":
+    if name in INT_AXES:
         step = 0 if num == 1 else (stop - start) // (num - 1)
         return start + step * np.arange(num, dtype=np.int64)
     if axis["scale"] == "log":
@@ -320,7 +321,7 @@ def _axis_array(name: str, axis: dict) -> np.ndarray:
 def _axis_take(name: str, axis: dict, idx: np.ndarray) -> np.ndarray:
     """Values of a normalised range axis at indices ``idx`` (int64, in [0, num), 1-D)."""
     start, stop, num = axis["start"], axis["stop"], axis["num"]
-    if name == "seed":
+    if name in INT_AXES:
         step = 0 if num == 1 else (stop - start) // (num - 1)
         return start + step * idx
     if axis["scale"] == "log":
@@ -484,12 +485,22 @@ def _normalise(
     return spec, notes
 
 
+def is_stochastic(axes: dict) -> bool:
+    """True for a sweep with gradient noise (a sigma axis) or mini-batches (a batch_size
+    axis): its rows have the tail columns and its spec the [metrics] table."""
+    return "sigma" in axes or "batch_size" in axes
+
+
 def _parse_metrics(raw, axes: dict) -> dict | None:
-    """The [metrics] table: tail in (0, 1] (default 0.5), for noisy sweeps only (a sigma
-    axis); None for the others, so that their normalised spec and hash are unchanged."""
-    if "sigma" not in axes:
+    """The [metrics] table: tail in (0, 1] (default 0.5), for stochastic sweeps only (a
+    sigma or batch_size axis); None for the others, so that their normalised spec and hash
+    are unchanged."""
+    if not is_stochastic(axes):
         if raw is not None:
-            fail("metrics", raw, "only a sweep with gradient noise (axes.sigma) reads it")
+            fail(
+                "metrics", raw,
+                "only a stochastic sweep (axes.sigma or axes.batch_size) reads it",
+            )  # fmt: skip
         return None
     table = check_table(raw if raw is not None else {}, "metrics")
     check_keys(table, METRICS_DEFAULTS, "metrics")
@@ -598,6 +609,8 @@ def _parse_values(name: str, raw, where: str) -> list:
     items = as_list(raw, where, max_len=MAX_VALUES)
     if name == "seed":
         return [as_int(v, f"{where}[{i}]", ge=0, lt=SEED_END) for i, v in enumerate(items)]
+    if name == "batch_size":
+        return [as_int(v, f"{where}[{i}]", ge=1) for i, v in enumerate(items)]
     bounds = _AXIS_BOUNDS.get(name, {})
     return [as_float(v, f"{where}[{i}]", **bounds) for i, v in enumerate(items)]
 
@@ -605,15 +618,20 @@ def _parse_values(name: str, raw, where: str) -> list:
 def _parse_range(name: str, table: dict, where: str) -> dict:
     scale = as_choice(table.get("scale", "linear"), f"{where}.scale", ("linear", "log"))
     num = as_int(table["num"], f"{where}.num", ge=1)
-    if name == "seed":
+    if name in INT_AXES:
+        what = "seeds" if name == "seed" else "batch sizes"
         if scale == "log":
-            fail(f"{where}.scale", scale, "a seed axis must be linear (seeds are integers)")
-        start = as_int(table["start"], f"{where}.start", ge=0, lt=SEED_END)
-        stop = as_int(table["stop"], f"{where}.stop", ge=0, lt=SEED_END)
+            fail(
+                f"{where}.scale", scale,
+                f"a {name} axis must be linear ({what} are integers; or use values = [...])",
+            )  # fmt: skip
+        low, high = (0, SEED_END) if name == "seed" else (1, None)
+        start = as_int(table["start"], f"{where}.start", ge=low, lt=high)
+        stop = as_int(table["stop"], f"{where}.stop", ge=low, lt=high)
         if num > 1 and (stop - start) % (num - 1):
             raise SpecError(
                 f"{where}: start = {start}, stop = {stop}, num = {num} gives non-integer "
-                "seeds; stop - start must be a multiple of num - 1 (or use values = [...])"
+                f"{what}; stop - start must be a multiple of num - 1 (or use values = [...])"
             )
         return {"start": start, "stop": stop, "num": num, "scale": "linear"}
     bounds = _AXIS_BOUNDS.get(name, {})

@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .metrics import STATUS_NAMES
+from .spec import INT_AXES
 
 MANIFEST = "_sweep.json"
 LOCK = ".fastdescent.lock"
@@ -113,7 +114,7 @@ def schema(
     """
     fields = [pa.field("traj", pa.int64(), nullable=False)]
     for name in axis_names:
-        fields.append(pa.field(name, pa.int64() if name == "seed" else pa.float64(), False))
+        fields.append(pa.field(name, pa.int64() if name in INT_AXES else pa.float64(), False))
     fields += [pa.field(name, pa.float64(), False) for name in derived_names]
     fields += [pa.field(name, typ, False) for name, typ in (*METRIC_FIELDS, *extra)]
     meta = {SPEC_KEY: spec_json, HASH_KEY: spec_hash, VERSION_KEY: version}
