@@ -3,6 +3,8 @@
 - ``quadratic``: rates, stability limits and optima of gd, heavy ball and Nesterov on
   quadratics (the spectral radius of each eigen-direction's iteration).
 - ``noise``: the stationary loss under additive gradient noise (builds on ``quadratic``).
+- ``minibatch``: mini-batch SGD on least squares (exact stationary moments over batches,
+  the small-step 1/B law, random reshuffling by enumeration).
 - ``local``: the same theory at a minimum of a landscape, through the Hessian's
   eigenvalues there (stability limits per minimum, local rates).
 
@@ -11,9 +13,11 @@ Everything is re-exported here: ``fastdescent.theory.rate(...)``.
 
 from .local import *  # noqa: F403
 from .local import __all__ as _local_all
+from .minibatch import *  # noqa: F403
+from .minibatch import __all__ as _minibatch_all
 from .noise import *  # noqa: F403
 from .noise import __all__ as _noise_all
 from .quadratic import *  # noqa: F403
 from .quadratic import __all__ as _quadratic_all
 
-__all__ = [*_quadratic_all, *_noise_all, *_local_all]
+__all__ = [*_quadratic_all, *_noise_all, *_local_all, *_minibatch_all]
