@@ -365,6 +365,8 @@ def schema_for(spec: SweepSpec, version: str):
         module = get_problem(spec.problem)
         extra = [(name, pa.float64()) for name in LANDSCAPE_FIELDS[module.DIM]]
         extra.append(("basin", pa.int32()))
+        if is_stochastic(spec.axes):
+            extra += [(name, pa.float64()) for name in TAIL_FIELDS]
         params = spec.problem_params
         points = {
             "minima": [m.to_dict() for m in module.minima(params)],
@@ -373,4 +375,5 @@ def schema_for(spec: SweepSpec, version: str):
         meta = {store.CRITICAL_KEY: json.dumps(points, sort_keys=True)}
         return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta)
     extra = [(name, pa.float64()) for name in TAIL_FIELDS] if is_stochastic(spec.axes) else []
-    return store.schema(spec.axis_names, DERIVED, spec_json, spec.hash, version, extra)
+    derived = (*DERIVED, "loss_min") if spec.problem == "linreg" else DERIVED
+    return store.schema(spec.axis_names, derived, spec_json, spec.hash, version, extra)

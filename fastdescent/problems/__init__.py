@@ -63,6 +63,7 @@ from types import ModuleType
 # problem name -> module name inside fastdescent.problems
 PROBLEMS: dict[str, str] = {
     "quadratic": "quadratic",
+    "linreg": "linreg",
     "multimodal": "multimodal",
     "saddle": "saddle",
     "rosenbrock": "rosenbrock",
