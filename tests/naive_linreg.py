@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from test_rng import philox_python
 
 from fastdescent import rng
-from test_rng import philox_python
 
 MASK = 0xFFFFFFFF
 
@@ -101,6 +101,7 @@ def simulate(ds, optimizer, eta, beta, sigma, B, seed, steps, sampling, start, t
         if status is not None:
             if tail:
                 out["tail_mean"], out["tail_std"] = float(np.mean(tail)), float(np.std(tail))
-            return {**out, "status": status, "steps": t1,
-                    "diverge_step": t1 if status == "diverged" else -1, "final_loss": final}  # fmt: skip
+            step = t1 if status == "diverged" else -1
+            return {**out, "status": status, "steps": t1, "diverge_step": step,
+                    "final_loss": final}  # fmt: skip
     raise AssertionError("unreachable")

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import math
 
+import naive_linreg
 import numpy as np
 import pytest
+from helpers import assert_same_numbers
 
 import fastdescent
 from fastdescent.kernels import batches
 from fastdescent.problems import linreg
 from fastdescent.spec import SpecError
-from helpers import assert_same_numbers
-import naive_linreg
 
 N, DIM = 24, 3
 
@@ -82,8 +82,15 @@ def test_bad_params_and_batch_sizes_are_refused():
     with pytest.raises(SpecError, match=r"axes.batch_size.values\[0\]"):
         spec(axes={"lr": {"values": [0.1]}, "batch_size": {"values": [2.5]}})
     with pytest.raises(SpecError, match=r"dtype"):
-        fastdescent.parse_spec({"problem": "linreg", "optimizer": "gd", "steps": 5,
-                                "dtype": "float32", "axes": {"lr": {"values": [0.1]}}})
+        fastdescent.parse_spec(
+            {
+                "problem": "linreg",
+                "optimizer": "gd",
+                "steps": 5,
+                "dtype": "float32",
+                "axes": {"lr": {"values": [0.1]}},
+            }
+        )
 
 
 # -- batches ---------------------------------------------------------------------------
@@ -113,7 +120,7 @@ def test_batches_match_the_twin_and_their_definition(sampling):
             seen.append(got)
         if sampling == "epoch":  # 3 batches per epoch, disjoint, from one permutation
             for e in range(3):
-                ep = sum(seen[3 * e : 3 * e + 3], [])
+                ep = [i for b in seen[3 * e : 3 * e + 3] for i in b]
                 assert len(set(ep)) == 9
                 assert ep == naive_linreg.epoch_permutation(seed, e, n)[:9]
 
