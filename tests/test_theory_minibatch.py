@@ -78,7 +78,7 @@ def affine_maps(X, y, idx, eta, beta, optimizer):
     return M, c, N
 
 
-def brute_iid_moments(X, y, eta, beta, B, optimizer, sampling, sigma, tol=1e-15):
+def brute_iid_moments(X, y, eta, beta, B, optimizer, sampling, sigma, tol=1e-14):
     """Iterate m' = E[M m + c], P' = E[M P M^T + M m c^T + c m^T M^T + c c^T] + sigma^2 N N^T
     over every batch from a nonzero start until the second moment stops changing. Returns
     (mean e, second moment of e, excess loss)."""
@@ -303,13 +303,13 @@ def test_small_step_one_over_B_and_finite_population():
         eta / 4 * 0.25 * d, rel=1e-12
     )
     with pytest.raises(ValueError, match="sampling"):
-        MB.small_step_excess_loss(X, y, eta, 2, "epoch")
+        MB.small_step_excess_loss(X, y, eta, 2, "shuffled")
 
 
 # ------------------------------------------------------------ epoch sampling (reshuffling)
 
 
-def brute_epoch(X, y, eta, beta, B, optimizer, sigma, tol=1e-15):
+def brute_epoch(X, y, eta, beta, B, optimizer, sigma, tol=1e-14):
     """Random reshuffling by a different route: all n! permutations (consecutive batches,
     remainder dropped), the conditional moments propagated step by step through each epoch
     from a common epoch-start (m, P), averaged at the epoch's end, iterated over epochs until
@@ -413,6 +413,45 @@ def test_epoch_with_one_step_per_epoch_is_subset(optimizer, beta):
         assert MB.ms_radius(X, y, 0.2, beta, B, optimizer, "epoch") == pytest.approx(
             MB.ms_radius(X, y, 0.2, beta, B, optimizer, "subset"), rel=1e-9
         )
+
+
+@pytest.mark.parametrize("optimizer, beta", [*OPTS, ("heavy_ball", 0.9)])
+@pytest.mark.parametrize(
+    "n, B, sigma", [(6, 2, 0.0), (8, 4, 0.0), (4, 1, 0.0), (7, 2, 0.0), (6, 2, 0.4)]
+)
+def test_small_step_law_epoch(optimizer, beta, n, B, sigma):
+    """Reshuffling's small-step law against the exact enumeration: the ratio tends to 1 with
+    an O(eta) error (B | n and sigma = 0: the eta^2 law; otherwise the eta law)."""
+    X, y = make_data(n, 2, seed=n * B, lams=[1.0, 3.0])
+    err = []
+    for eta in (1e-3, 1e-4):
+        exact = MB.stationary_excess_loss_epoch(X, y, eta, beta, B, optimizer, sigma)
+        small = MB.small_step_excess_loss(X, y, eta, B, "epoch", sigma, optimizer, beta)
+        assert small == MB.small_step_excess_loss_epoch(X, y, eta, B, sigma, optimizer, beta)
+        err.append(abs(exact / small - 1))
+    assert err[1] < 2e-3
+    assert 5 < err[0] / err[1] < 20
+
+
+def test_small_step_law_epoch_gd_closed_form():
+    """gd, B | n: eta^2 ((m^2-1)/(3(n-1)) tr(H V) + 2 (m-1)^2/(n-1)^2 t^T H^-1 t); with a
+    remainder rho: eta tr(V) rho (n-rho) / ((n-1) B^2 m)."""
+    for n, B in ((6, 2), (8, 2), (6, 1), (7, 2), (8, 3)):
+        X, y = make_data(n, 3, seed=n + B)
+        r = y - X @ lstsq(X, y)
+        H = 2.0 / n * X.T @ X
+        V = sum(r[i] ** 2 * np.outer(X[i], X[i]) for i in range(n)) / n
+        t = sum(X[i] @ X[i] * r[i] * X[i] for i in range(n)) / n
+        m, rho, eta = n // B, n % B, 0.01
+        if rho:
+            want = eta * np.trace(V) * rho * (n - rho) / ((n - 1) * B**2 * m)
+        else:
+            want = eta**2 * (
+                (m * m - 1) / (3 * (n - 1)) * np.trace(H @ V)
+                + 2 * (m - 1) ** 2 / (n - 1) ** 2 * t @ np.linalg.solve(H, t)
+            )
+        assert MB.small_step_excess_loss_epoch(X, y, eta, B) == pytest.approx(want, rel=1e-12)
+    assert MB.small_step_excess_loss_epoch(X, y, eta, n) == 0.0  # full batch
 
 
 # ------------------------------------------------------------------------------ Monte Carlo

@@ -98,6 +98,7 @@ __all__ = [
     "ms_radius",
     "ms_stable",
     "small_step_excess_loss",
+    "small_step_excess_loss_epoch",
     "stationary_excess_loss_epoch",
     "stationary_excess_loss_minibatch",
     "stationary_moments_minibatch",
@@ -360,18 +361,93 @@ def small_step_excess_loss(X, y, eta, B, sampling, sigma=0.0, optimizer="gd", be
     + eta^2 C gives H Sigma + Sigma H = eta C + O(eta^2), so 1/2 tr(H Sigma) = eta tr(C)/4;
     heavy_ball and nesterov (beta in [0, 1)) divide by 1 - beta (the per-direction limit of
     ``theory.stationary_loss``). The relative error is O(eta lambda_max / (1 - beta)); the
-    exact value is ``stationary_excess_loss_minibatch``. Not for "epoch" (random reshuffling
-    has no O(eta) term when B divides n; see the module docstring). A float.
+    exact value is ``stationary_excess_loss_minibatch``. "epoch" delegates to
+    ``small_step_excess_loss_epoch`` (a different law). A float.
     """
+    if sampling == "epoch":
+        return small_step_excess_loss_epoch(X, y, eta, B, sigma, optimizer, beta)
     X, y, w_hat, _ = _check_data(X, y)
     n, d = X.shape
     B = _check_sampling(sampling, B, n, allowed=("subset", "replacement"))
     eta, sigma = _check_step(eta, sigma)
+    beta = _small_step_beta(optimizer, beta)
+    tr_c = gradient_noise_var(X, y, w_hat, B, sampling) + sigma**2 * d
+    return eta * tr_c / (4.0 * (1.0 - beta))
+
+
+def _small_step_beta(optimizer, beta):
     beta = float(_check_optimizer(optimizer, beta))
     if not 0.0 <= beta < 1.0:
         raise ValueError("the small-step law needs 0 <= beta < 1")
-    tr_c = gradient_noise_var(X, y, w_hat, B, sampling) + sigma**2 * d
-    return eta * tr_c / (4.0 * (1.0 - beta))
+    return beta
+
+
+def small_step_excess_loss_epoch(X, y, eta, B, sigma=0.0, optimizer="gd", beta=None):
+    """Leading-order small-step stationary excess loss under random reshuffling ("epoch").
+
+    m = floor(n/B) steps per epoch, rho = n - m B samples dropped per epoch, and
+        V = (1/n) sum_i r_i^2 x_i x_i^T   (S_pop(w_hat) = 4 V),
+        t = (1/n) sum_i |x_i|^2 r_i x_i.
+    The zeta_S of one epoch sum to (2/B) sum_{dropped} x_i r_i, so only the dropped samples
+    (and sigma) leave O(eta) noise:
+
+    rho > 0 or sigma > 0 (first order):
+        loss ~ eta / (4 (1 - beta)) * (4 tr(V) rho (n - rho) / ((n - 1) B^2 m) + sigma^2 d)
+    (an epoch acts like one step of size m eta with the dropped samples' noise, whose
+    covariance is (4/B^2) rho (n - rho)/(n - 1) V; for m = 1 this is the "subset" law).
+
+    rho = 0 and sigma = 0 (B divides n; the O(eta) term vanishes; second order):
+        loss ~ eta^2 * (1/2 mu1^T H mu1 + 1/2 cbar tr(H V)),
+    the two parts being the stationary mean of e (E[e] ~ eta mu1, not zero: the batches of
+    an epoch are dependent) and the within-epoch excursion e_t ~ E[e] + eta f_t, f_t the
+    position response to the zeta's without restoring force (f_t = (Z_k - sum_{s<t}
+    beta^(t-s) zeta_s)/(1 - beta), Z_k the partial sum of the current epoch's zeta, k the
+    position in the epoch):
+        mu1 = 4 W / (m (n - 1)) H^-1 t,  W = sum_{j<m} sum_{tau=1..j} w(tau),
+        w(tau) = (1 - beta^tau)/(1 - beta)  (+ beta^tau for nesterov, whose gradient sees
+        the look-ahead),
+    from sum_j E[A_j e'_j] = 0 at stationarity and E[A_j zeta_s] = -4 t/(n - 1) for two
+    distinct steps of one epoch; and cbar = (1/m) sum_{k<m} c(k) with
+        c(k) = c1 (sum_s om_s)^2 + (c0 - c1) sum_s om_s^2, summed over epochs,
+        om_s = ([s in the current epoch] - beta^(t-s)) / (1 - beta) for past steps s < t,
+        c0 = 4 (n - B)/(B (n - 1)),  c1 = -4/(n - 1)
+    (E[zeta_s zeta_s'^T] = c0 V at s = s', c1 V for two steps of one epoch, 0 across
+    epochs); the past epochs' sums are geometric (closed forms in the code). For gd this is
+        loss ~ eta^2 ((m^2 - 1)/(3 (n - 1)) tr(H V) + 2 (m - 1)^2/(n - 1)^2 t^T H^-1 t).
+    Relative error O(eta lambda_max) either way; the exact value for small n is
+    ``stationary_excess_loss_epoch``. Assumes 0 <= beta < 1. A float.
+    """
+    X, y, _, r = _check_data(X, y)
+    n, d = X.shape
+    B = _check_sampling("epoch", B, n)
+    eta, sigma = _check_step(eta, sigma)
+    beta = _small_step_beta(optimizer, beta)
+    m = n // B
+    rho = n - m * B
+    V = (X.T * r**2) @ X / n
+    if rho > 0 or sigma > 0:
+        noise = 4.0 * np.trace(V) * rho * (n - rho) / ((n - 1) * B**2 * m) + sigma**2 * d
+        return eta * noise / (4.0 * (1.0 - beta))
+    if m == 1:
+        return 0.0  # B = n: full-batch gd, no noise
+    H = (2.0 / n) * (X.T @ X)
+    t = X.T @ (np.einsum("ij,ij->i", X, X) * r) / n
+    tau = np.arange(1, m, dtype=np.float64)
+    w = (1.0 - beta**tau) / (1.0 - beta)  # position response after tau steps
+    w_look = w + beta**tau if optimizer == "nesterov" else w
+    W = float(np.sum(np.cumsum(w_look)))  # sum_j sum_{tau=1..j} w(tau), j = 1..m-1
+    mu1 = 4.0 * W / (m * (n - 1)) * np.linalg.solve(H, t)
+    c0 = 4.0 * (n - B) / (B * (n - 1))
+    c1 = -4.0 / (n - 1)
+    k = np.arange(m, dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(w)])  # sum_{tau=1..k} w(tau), k = 0..m-1
+    cum2 = np.concatenate([[0.0], np.cumsum(w**2)])
+    # past epochs p >= 1: om = -beta^(t-s)/(1-beta) over t-s = k+(p-1)m+1 .. k+pm
+    bm = beta**m
+    s1 = (beta ** (k + 1) * (1.0 - bm) / (1.0 - beta) ** 2) ** 2 / (1.0 - bm * bm)
+    s2 = beta ** (2 * k + 2) / ((1.0 - beta * beta) * (1.0 - beta) ** 2)
+    c = c1 * (cum**2 + s1) + (c0 - c1) * (cum2 + s2)
+    return eta**2 * (0.5 * mu1 @ H @ mu1 + 0.5 * float(c.mean()) * float(np.trace(H @ V)))
 
 
 # ------------------------------------------------------------- epoch: random reshuffling
