@@ -375,6 +375,16 @@ def test_epoch_matches_brute_force(optimizer, beta, n, B, sigma, eta):
         assert np.max(np.abs(mean)) > 1e-4  # reshuffling: the stationary mean is not zero
 
 
+def test_epoch_chunking_does_not_change_the_result():
+    X, y = make_data(6, 2, seed=8, lams=[1.0, 3.0])
+    r = y - X @ lstsq(X, y)
+    whole = MB._epoch_system(X, r, 0.2, 0.5, 2, "nesterov", 0.3)
+    parts = MB._epoch_system(X, r, 0.2, 0.5, 2, "nesterov", 0.3, chunk=7)  # 90 = 12 * 7 + 6
+    np.testing.assert_allclose(parts["losses"], whole["losses"], rtol=1e-12)
+    np.testing.assert_allclose(parts["P0"], whole["P0"], rtol=1e-12)
+    assert parts["radius"] == pytest.approx(whole["radius"], rel=1e-12)
+
+
 @pytest.mark.parametrize("optimizer, beta", OPTS)
 def test_epoch_beats_subset_and_scales_as_eta_squared(optimizer, beta):
     """Random reshuffling: smaller stationary loss than i.i.d. subsets at moderate eta; with
