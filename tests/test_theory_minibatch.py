@@ -520,3 +520,31 @@ def test_monte_carlo(sampling, optimizer, beta, B, sigma):
     want = MB.stationary_excess_loss_minibatch(X, y, eta, beta, B, optimizer, sampling, sigma)
     assert abs(est - want) < 3 * se, (est, want, se)
     assert se < 0.02 * want  # the check has teeth
+
+
+def test_input_validation():
+    X, y = make_data(5, 2, seed=0)
+    with pytest.raises(ValueError, match="sampling"):
+        MB.stationary_excess_loss_minibatch(X, y, 0.1, None, 2, "gd", "random")
+    with pytest.raises(ValueError, match="batch size"):
+        MB.stationary_excess_loss_minibatch(X, y, 0.1, None, 6, "gd", "subset")
+    with pytest.raises(ValueError, match="batch size"):
+        MB.gradient_noise_cov(X, y, np.zeros(2), 0, "replacement")
+    with pytest.raises(ValueError, match="integer"):
+        MB.stationary_excess_loss_epoch(X, y, 0.1, None, 2.5, "gd")
+    with pytest.raises(ValueError, match="beta"):
+        MB.stationary_excess_loss_minibatch(X, y, 0.1, 0.5, 2, "gd", "subset")
+    with pytest.raises(ValueError, match="sigma"):
+        MB.stationary_excess_loss_minibatch(X, y, 0.1, None, 2, "gd", "subset", sigma=-1.0)
+    with pytest.raises(ValueError, match="rank"):
+        MB.stationary_excess_loss_minibatch(np.ones((5, 2)), y, 0.1, None, 2, "gd", "subset")
+    with pytest.raises(ValueError, match="sampling"):
+        MB.stationary_moments_minibatch(X, y, 0.1, None, 2, "gd", "epoch")
+    with pytest.raises(ValueError, match="orderings"):
+        MB.stationary_excess_loss_epoch(
+            *make_data(9, 2, seed=0), 0.1, None, 1, "gd", max_orderings=1000
+        )
+    # replacement allows B > n
+    assert math.isfinite(
+        MB.stationary_excess_loss_minibatch(X, y, 0.1, None, 7, "gd", "replacement")
+    )
