@@ -183,27 +183,45 @@ def _excess(H, P, d):
     return 0.5 * float(np.einsum("ij,ji->", H, P[:d, :d]))
 
 
+def _sym_reduce(L, D):
+    """The positive map L (D^2 x D^2, row-major vec) restricted to symmetric matrices, in the
+    coordinates P_ij, i <= j: (s, s), s = D (D + 1) / 2. L maps symmetric matrices to
+    symmetric ones, and its spectral radius is attained there (a positive map has a PSD
+    Perron eigenvector), so both the solve and the radius can use the smaller matrix."""
+    iu, ju = np.triu_indices(D)
+    rows = L[iu * D + ju]
+    Ls = rows[:, iu * D + ju] + np.where(iu != ju, 1.0, 0.0) * rows[:, ju * D + iu]
+    return Ls, (iu, ju)
+
+
+def _radius(L, D):
+    """Spectral radius of the positive map L (D^2 x D^2)."""
+    return float(np.max(np.abs(np.linalg.eigvals(_sym_reduce(L, D)[0]))))
+
+
 def _psd_solve(L, rhs, D):
-    """Solve (I - L) vec(P) = vec(rhs) and decide mean-square stability of the positive map
-    L (D^2 x D^2, row-major vec). Returns (P, stable). Stability test: (I - L) X = I has a
-    positive-definite solution X iff the spectral radius of L is < 1 (a positive map with
-    L(X) = X - I < X for some X > 0 is a strict contraction in the cone order)."""
+    """Solve (I - L) vec(P) = vec(rhs) for symmetric rhs and decide mean-square stability of
+    the positive map L (D^2 x D^2, row-major vec). Returns (P, stable). Stability test:
+    (I - L) X = I has a positive-definite solution X iff the spectral radius of L is < 1 (a
+    positive map with L(X) = X - I < X for some X > 0 is a strict contraction in the cone
+    order). Solved on the symmetric matrices (``_sym_reduce``)."""
+    Ls, (iu, ju) = _sym_reduce(L, D)
     eye = np.eye(D)
     try:
-        sol = np.linalg.solve(
-            np.eye(D * D) - L, np.stack([rhs.reshape(-1), eye.reshape(-1)], axis=1)
-        )
+        sol = np.linalg.solve(np.eye(len(iu)) - Ls, np.stack([rhs[iu, ju], eye[iu, ju]], axis=1))
     except np.linalg.LinAlgError:
         return None, False
-    P = sol[:, 0].reshape(D, D)
-    X = sol[:, 1].reshape(D, D)
+    P = np.empty((D, D))
+    X = np.empty((D, D))
+    P[iu, ju] = P[ju, iu] = sol[:, 0]
+    X[iu, ju] = X[ju, iu] = sol[:, 1]
     try:
-        np.linalg.cholesky(0.5 * (X + X.T))
+        np.linalg.cholesky(X)
     except np.linalg.LinAlgError:
         return None, False
     if not np.all(np.isfinite(P)):
         return None, False
-    return 0.5 * (P + P.T), True
+    return P, True
 
 
 # --------------------------------------------------------------------- gradient noise
@@ -298,8 +316,8 @@ def ms_radius(X, y, eta, beta, B, optimizer, sampling):
     eta, _ = _check_step(eta, 0.0)
     if sampling == "epoch":
         return _epoch_system(X, r, eta, beta, B, optimizer, 0.0)["radius"]
-    EMM = _iid_system(X, r, eta, beta, B, optimizer, sampling, 0.0)[0]
-    return float(np.max(np.abs(np.linalg.eigvals(EMM))))
+    EMM, _, _, _, _, D = _iid_system(X, r, eta, beta, B, optimizer, sampling, 0.0)
+    return _radius(EMM, D)
 
 
 def ms_stable(X, y, eta, beta, B, optimizer, sampling):
@@ -554,7 +572,7 @@ def _epoch_system(X, r, eta, beta, B, optimizer, sigma, max_orderings=500_000, c
         s_nz += Nz.sum(axis=0)
     # E[Phi_ij Phi_kl] -> row-major (Phi (x) Phi)[(i,k),(j,l)]
     EPP = (s_pp / N).reshape(D, D, D, D).transpose(0, 2, 1, 3).reshape(D * D, D * D)
-    radius = float(np.max(np.abs(np.linalg.eigvals(EPP))))
+    radius = _radius(EPP, D)
     out = {"radius": radius}
     try:
         m0 = np.linalg.solve(np.eye(D) - s_phi / N, s_psi / N)
