@@ -52,8 +52,9 @@ second moment P = E[s s^T] obey
 the expectations over ONE batch S (M_S and c_S share it). Since E[c] = 0, the stationary
 mean is m = 0 for all three methods, so P is the stationary covariance and the stationary
 excess loss is 1/2 tr(H P_ee). In row-major vec form vec(M P M^T) = (M (x) M) vec(P), so
-the stationary P solves (I - E[M_S (x) M_S]) vec(P) = vec(R): a dense system of size
-(k d)^2, k = 1 (gd) or 2, fine for d <= 16. The map P -> E[M_S P M_S^T] is positive; its
+the stationary P solves (I - E[M_S (x) M_S]) vec(P) = vec(R): a dense linear system,
+solved on the symmetric matrices (kd (kd + 1)/2 unknowns, k = 1 for gd, 2 otherwise; fine
+for d <= 16). The map P -> E[M_S P M_S^T] is positive; its
 spectral radius is the mean-square stability criterion (``ms_radius``): below 1 the second
 moments converge, at or above 1 there is no stationary second moment (it grows without
 bound from generic starts or with any noise), and the stationary functions return inf.
@@ -74,7 +75,8 @@ divides n the epoch's zeta_S sum to -(2/B) X^T r = 0: the noise cancels over eac
 and the stationary excess loss is O(eta^2) instead of the O(eta) of the small-step law
 (random reshuffling beats SGD: Guerbuezbalaban, Ozdaglar & Parrilo 2019; Mishchenko,
 Khaled & Richtarik 2020; Safran & Shamir 2020). With a remainder dropped the epoch sum is
-(2/B) sum_{dropped} x_i r_i, random, and an O(eta) term returns, smaller than SGD's. The
+(2/B) sum_{dropped} x_i r_i, random, and an O(eta) term returns, smaller than "subset"'s by
+the factor rho (n - rho) / (B m (n - B)) (rho = n - m B dropped, m = floor(n/B)). The
 exact theory used here: the state at epoch boundaries is a Markov chain driven by i.i.d.
 random affine maps (the product of the epoch's step maps over a uniform random ordered
 partition); ``stationary_excess_loss_epoch`` solves its stationary first and second moments
@@ -82,7 +84,8 @@ by enumerating every ordered partition (n <= 8 or so), then propagates them thro
 epoch's positions and averages the excess loss over the steps of an epoch. The mean of e is
 not zero here (the batches of an epoch are dependent). For any n, the leading small-step
 terms (O(eta) from the dropped samples and sigma; O(eta^2), mean and within-epoch parts,
-when B divides n) are ``small_step_excess_loss_epoch``.
+when B divides n) are ``small_step_excess_loss_epoch``, valid while a whole epoch is a
+small step (eta m lambda_max << 1).
 """
 
 from __future__ import annotations
