@@ -45,26 +45,32 @@ class LinregEngine:
         self.start = np.asarray(params["start"], dtype=np.float64)
         stop = spec.stop
         self.floats = np.array([stop["tol"], stop["diverge"]], dtype=np.float64)
+        self._tables_cache: dict = {}
 
     def dataset(self, kappa):
         return self.problem.dataset(kappa, self.spec.problem_params)
 
-    def _tables(self, kappa_values):
-        """The data sets of ``kappa_values`` stacked, and their start losses."""
-        from .kernels.minibatch import start_losses
+    def kernel_tables(self, kappa):
+        """The kernel's tables of the data set at ``kappa`` (``kernels.minibatch.kernel_data``:
+        Xr, r, h, V, gram, xtr, z0, gap0, loss0), computed once per engine and kappa."""
+        from .kernels.minibatch import kernel_data
 
-        sets = [self.dataset(k) for k in kappa_values]
-        Xs = np.stack([s.X for s in sets])
-        ys = np.stack([s.y for s in sets])
-        w_hats = np.stack([s.w_hat for s in sets])
-        Ls = np.stack([s.L for s in sets])
-        grams = np.stack([s.gram for s in sets])
-        xtys = np.stack([s.xty for s in sets])
-        losses = [start_losses(s.X, s.y, s.w_hat, s.L, self.start) for s in sets]
-        loss0s = np.array([v[0] for v in losses])
-        gap0s = np.array([v[1] for v in losses])
-        lam_max = np.array([s.lambdas.max() for s in sets])
-        return (Xs, ys, w_hats, Ls, grams, xtys, gap0s, loss0s), lam_max
+        key = None if kappa is None else float(kappa)
+        if key not in self._tables_cache:
+            ds = self.dataset(kappa)
+            Xr, r, h, gram, xtr, z0, gap0, loss0 = kernel_data(
+                ds.X, ds.y, ds.V, ds.w_hat, ds.lambdas, self.start
+            )
+            self._tables_cache[key] = (Xr, r, h, ds.V, gram, xtr, z0, gap0, loss0)
+        return self._tables_cache[key]
+
+    def _tables(self, kappa_values):
+        """The tables of ``kappa_values`` stacked (the kernel's data arguments), and
+        lambda_max per data set."""
+        per = [self.kernel_tables(k) for k in kappa_values]
+        data = tuple(np.ascontiguousarray(np.stack([p[q] for p in per])) for q in range(9))
+        lam_max = np.array([self.dataset(k).lambdas.max() for k in kappa_values])
+        return data, lam_max
 
     def _groups(self, cols, n):
         """tiles (5, T) and order (n,) for the kernel; kappa values and row -> set index."""
@@ -109,7 +115,7 @@ class LinregEngine:
             ints = np.array([CODES[spec.optimizer], spec.steps, self.tail_steps, self.sampling],
                             dtype=np.int64)  # fmt: skip
             sweep_minibatch(
-                rows, tiles, order, *data, self.start, ints, self.floats, out["status"],
+                rows, tiles, order, *data, ints, self.floats, out["status"],
                 out["steps"], out["diverge_step"], out["loss0"], out["final_loss"],
                 out["rate"], tail,
             )  # fmt: skip

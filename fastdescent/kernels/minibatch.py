@@ -1,31 +1,38 @@
 """The mini-batch kernel: SGD, heavy ball and Nesterov on ``linreg``, with or without
 additive gradient noise.
 
-With common random numbers every trajectory of one (data set, batch size, seed) draws
-the same batch and the same noise at step t, so a tile of up to NT such trajectories runs
-in lockstep and one step of the whole tile is a pair of small matrix products:
+**Coordinates.** The kernel iterates the error in the eigenbasis of H,
+z = V^T (w - w_hat) (``problems.linreg``: H = V diag(lambda) V^T), on the rotated data
+Xr = X V and the least-squares residual r = y - X w_hat. This is an orthogonal change of
+variables, so GD, heavy ball and Nesterov make the same iterates (w_t = w_hat + V z_t):
 
-    A_S = sum_{i in S} x_i x_i^T,  b_S = sum_{i in S} x_i y_i    (once per tile and step)
-    G   = (2/B) (A_S P - b_S) + sigma xi_t                       (d x d times d x lanes)
+    mini-batch gradient   V^T g_S(w) = (2/B) (Ar_S z - br_S),
+                          Ar_S = sum_{i in S} xr_i xr_i^T,  br_S = sum_{i in S} xr_i r_i
+    additive noise        V^T (sigma xi_t) = sigma (V^T xi_t)
+    excess loss           (w - w_hat)^T (X^T X / n) (w - w_hat) = sum_k (lambda_k / 2) z_k^2
+    mean squared error    (1/n) ||y - X w||^2 = (1/n) ||r - Xr z||^2
 
-P the lanes' gradient points (W, or W + beta V for Nesterov), stored coordinate-major
-(d, NT) so the lanes are the contiguous, vectorised dimension. (A_S P - b_S equals
-X_S^T (X_S P - y_S) in exact arithmetic; it costs B d^2 per tile and 2 d^2 per lane,
-against 4 B d per lane for the residual form.) A full batch (B = n with "epoch" or
-"subset", or no batch_size axis) uses the data set's X^T X and X^T y, summed once in
-index order, so full-batch SGD is exactly the deterministic sweep. The update is that of
-``fastdescent.optimizers``; xi_t,i = rng.normal(seed, STREAM_NOISE, t, i), as on every
-problem.
+so the excess loss costs O(d) per step and never cancels, and the iteration works on the
+error itself. xi_t,i = rng.normal(seed, STREAM_NOISE, t, i) is drawn in the coordinates
+of w, as on every problem, and rotated once per tile and step.
 
-After each step t = 1, 2, ... every lane's excess loss gap_t = ||L (w_t - w_hat)||^2
-(``problems.linreg``) decides, in this order: not finite -> diverged (final_loss inf);
-the tail (the last K = ceil(metrics.tail * steps) steps) accumulates gap_t (Welford);
-gap_t > min(diverge * gap_0, MAX_FLOAT) -> diverged; gap_t <= tol * gap_0 -> converged;
-t = steps -> max_steps. A noise floor therefore ends as max_steps. final_loss and loss0
-are the mean squared error (1/n)||y - X w||^2 computed from the data; rate is NaN (the
-deterministic rate needs the eigen-decomposed error; see the issue notes). A lane that
-stops is replaced by the tile's last running lane, so the loops run over running lanes
-only. float64 only.
+**Lockstep.** With common random numbers every trajectory of one (data set, batch size,
+seed) draws the same batch and the same noise at step t, so a tile of them runs in
+lockstep and the batch's Ar_S, br_S are summed once per tile and step (B d^2), then
+applied to every lane (2 d^2 per lane: a small matrix product, d x d times d x lanes, in
+blocks of 4 x 4 with the lanes innermost and contiguous, so the loops vectorise; the
+sum over c stays in order, so the bytes do not depend on the blocking). Lanes are
+processed in sub-blocks of SB so a sub-block's state stays in the L1 cache. A full batch
+(B = n with "epoch" or "subset", or no batch_size axis) uses the data set's sums over all
+samples in index order: full-batch SGD is exactly the deterministic sweep.
+
+**Stops.** After each step t = 1, 2, ... every lane's excess loss gap_t decides, in this
+order: not finite -> diverged (final_loss inf); the tail (the last
+K = ceil(metrics.tail * steps) steps) accumulates gap_t (Welford); gap_t >
+min(diverge * gap_0, MAX_FLOAT) -> diverged; gap_t <= tol * gap_0 -> converged;
+t = steps -> max_steps. A noise floor therefore ends as max_steps. rate is NaN. A lane
+that stops is replaced by the tile's last running lane, so the loops run over running
+lanes only. float64 only; plain IEEE arithmetic (no FMA contraction).
 """
 
 from __future__ import annotations
@@ -42,70 +49,180 @@ from ..rng import STREAM_NOISE, normals4
 from ._tiles import fetch_add, scramble
 from .batches import REPLACEMENT, batch
 
-NT = 64  # lanes per tile (a group of more trajectories is split into several tiles)
+NT = 256  # most lanes per tile (a larger group is split into tiles, each summing its batch)
+SB = 64  # lanes per sub-block
 
 
 @jit
-def _mse(X, y, W, lane):
-    """(1/n) ||y - X w||^2 of lane ``lane`` of W (d, NT)."""
-    n, d = X.shape
+def mse(Xr, r, Z, lane):
+    """(1/n) ||r - Xr z||^2 of lane ``lane`` of Z (d, lanes)."""
+    n, d = Xr.shape
     s = 0.0
-    for r in range(n):
-        acc = y[r]
+    for row in range(n):
+        acc = r[row]
         for c in range(d):
-            acc -= X[r, c] * W[c, lane]
+            acc -= Xr[row, c] * Z[c, lane]
         s += acc * acc
     return s / n
 
 
 @jit
-def _gram(X, y, idx, B, A, b):
-    """A = sum_k x_idx[k] x_idx[k]^T, b = sum_k x_idx[k] y_idx[k], k = 0 .. B-1 in order."""
-    d = X.shape[1]
+def batch_sums(Xr, r, idx, B, A, b):
+    """A = sum_k xr_idx[k] xr_idx[k]^T, b = sum_k xr_idx[k] r_idx[k] (k = 0 .. B-1, each
+    entry summed in k order; four samples per pass over A)."""
+    d = Xr.shape[1]
     A[:, :] = 0.0
     b[:] = 0.0
-    for k in range(B):
-        r = idx[k]
-        yr = y[r]
+    k = 0
+    while k + 4 <= B:
+        p, q, s, u = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
         for i in range(d):
-            xi = X[r, i]
-            b[i] += xi * yr
+            xp, xq, xs, xu = Xr[p, i], Xr[q, i], Xr[s, i], Xr[u, i]
+            b[i] = (((b[i] + xp * r[p]) + xq * r[q]) + xs * r[s]) + xu * r[u]
             for j in range(d):
-                A[i, j] += xi * X[r, j]
+                A[i, j] = (((A[i, j] + xp * Xr[p, j]) + xq * Xr[q, j]) + xs * Xr[s, j]) + xu * Xr[
+                    u, j
+                ]
+        k += 4
+    while k < B:
+        p = idx[k]
+        for i in range(d):
+            xp = Xr[p, i]
+            b[i] = b[i] + xp * r[p]
+            for j in range(d):
+                A[i, j] = A[i, j] + xp * Xr[p, j]
+        k += 1
 
 
 @jit
-def run_tile(ti, rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, loss0s, start,
-             ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate,
+def _rows1(A, b, P, G, i, c0, m):
+    """G[i] = -b[i] + sum_{c < d} A[i, c] P[c] (in c order) over lanes 0 .. m-1; c from
+    c0 (the caller has started the sum when c0 > 0)."""
+    d = A.shape[0]
+    if c0 == 0:
+        for q in range(m):
+            G[i, q] = -b[i]
+    c = c0
+    while c + 4 <= d:
+        a0, a1, a2, a3 = A[i, c], A[i, c + 1], A[i, c + 2], A[i, c + 3]
+        for q in range(m):
+            g = G[i, q] + a0 * P[c, q]
+            g = g + a1 * P[c + 1, q]
+            g = g + a2 * P[c + 2, q]
+            G[i, q] = g + a3 * P[c + 3, q]
+        c += 4
+    while c < d:
+        a0 = A[i, c]
+        for q in range(m):
+            G[i, q] = G[i, q] + a0 * P[c, q]
+        c += 1
+
+
+@jit
+def product(A, b, P, G, m):
+    """G = A P - b on lanes 0 .. m-1 of P, G (d, lanes): G[i] = ((-b_i + A_i0 P_0) +
+    A_i1 P_1) + ..., in c order, four rows and four columns of A per pass over the lanes.
+    (Every lane loop starts at 0: with a run-time start, Numba's negative-index check
+    stays in the loop and LLVM does not vectorise it.)"""
+    d = A.shape[0]
+    i = 0
+    while i + 4 <= d:
+        for q in range(m):
+            G[i, q] = -b[i]
+            G[i + 1, q] = -b[i + 1]
+            G[i + 2, q] = -b[i + 2]
+            G[i + 3, q] = -b[i + 3]
+        c = 0
+        while c + 4 <= d:
+            a0, a1, a2, a3 = A[i, c], A[i, c + 1], A[i, c + 2], A[i, c + 3]
+            e0, e1, e2, e3 = A[i + 1, c], A[i + 1, c + 1], A[i + 1, c + 2], A[i + 1, c + 3]
+            f0, f1, f2, f3 = A[i + 2, c], A[i + 2, c + 1], A[i + 2, c + 2], A[i + 2, c + 3]
+            h0, h1, h2, h3 = A[i + 3, c], A[i + 3, c + 1], A[i + 3, c + 2], A[i + 3, c + 3]
+            for q in range(m):
+                p0, p1, p2, p3 = P[c, q], P[c + 1, q], P[c + 2, q], P[c + 3, q]
+                G[i, q] = (((G[i, q] + a0 * p0) + a1 * p1) + a2 * p2) + a3 * p3
+                G[i + 1, q] = (((G[i + 1, q] + e0 * p0) + e1 * p1) + e2 * p2) + e3 * p3
+                G[i + 2, q] = (((G[i + 2, q] + f0 * p0) + f1 * p1) + f2 * p2) + f3 * p3
+                G[i + 3, q] = (((G[i + 3, q] + h0 * p0) + h1 * p1) + h2 * p2) + h3 * p3
+            c += 4
+        for r in range(4):
+            if c < d:
+                _rows1(A, b, P, G, i + r, c, m)
+        i += 4
+    while i < d:
+        _rows1(A, b, P, G, i, 0, m)
+        i += 1
+
+
+@jit
+def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m):
+    """One step of lanes 0 .. m-1 of one sub-block (Z, Vel, P, G: (d, SB); eta, beta,
+    sig, gap: (SB,)); gap = the excess loss after the step."""
+    d = A.shape[0]
+    if optimizer == NESTEROV:  # the gradient point
+        for i in range(d):
+            for q in range(m):
+                P[i, q] = Z[i, q] + beta[q] * Vel[i, q]
+        product(A, b, P, G, m)
+    else:
+        product(A, b, Z, G, m)
+    for q in range(m):
+        gap[q] = 0.0
+    # few arrays per loop: LLVM vectorises a loop only if it can check every pair of
+    # arrays for overlap at run time, and it gives up beyond a few pairs
+    for i in range(d):
+        xri = xr[i]
+        for q in range(m):
+            G[i, q] = scale * G[i, q] + sig[q] * xri
+        if optimizer == GD:
+            for q in range(m):
+                Z[i, q] = Z[i, q] - eta[q] * G[i, q]
+        else:
+            for q in range(m):
+                Vel[i, q] = beta[q] * Vel[i, q] - eta[q] * G[i, q]
+            for q in range(m):
+                Z[i, q] = Z[i, q] + Vel[i, q]
+        hi = h[i]
+        for q in range(m):
+            z = Z[i, q]
+            gap[q] += hi * (z * z)
+
+
+@jit
+def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s, ints,
+             floats, status, n_steps, diverge_step, loss0, final_loss, rate,
              tail):  # fmt: skip
-    """Tile ``ti``: the trajectories order[lo:hi] of one (data set, batch size, seed)."""
+    """Tile ``ti``: the trajectories order[lo:hi] of one (data set, batch size, seed).
+
+    Lane L lives in sub-block L // SB, slot L % SB; lanes 0 .. nact-1 are running."""
     k, B, seed, lo, hi = tiles[0, ti], tiles[1, ti], tiles[2, ti], tiles[3, ti], tiles[4, ti]
     optimizer, steps, tail_steps, sampling = ints[0], ints[1], ints[2], ints[3]
     tol, diverge = floats[0], floats[1]
-    X, y, w_hat, L = Xs[k], ys[k], w_hats[k], Ls[k]
-    n, d = X.shape
+    Xr, r, h, V = Xrs[k], rs[k], hs[k], Vs[k]
+    n, d = Xr.shape
     tail_from = steps - tail_steps + 1  # the tail: steps tail_from .. steps
     nact = hi - lo
-    W = np.empty((d, nact))
-    V = np.zeros((d, nact))
-    P = np.empty((d, nact))
-    G = np.empty((d, nact))
-    eta = np.empty(nact)
-    beta = np.empty(nact)
-    sig = np.empty(nact)
-    row = np.empty(nact, np.int64)
-    mean = np.zeros(nact)
-    m2 = np.zeros(nact)
-    gap = np.empty(nact)
-    z = np.empty(nact)
+    nsb = (nact + SB - 1) // SB
+    Z = np.zeros((nsb, d, SB))
+    Vel = np.zeros((nsb, d, SB))
+    P = np.zeros((nsb, d, SB))
+    G = np.zeros((nsb, d, SB))
+    eta = np.zeros((nsb, SB))
+    beta = np.zeros((nsb, SB))
+    sig = np.zeros((nsb, SB))
+    gap = np.zeros((nsb, SB))
+    mean = np.zeros((nsb, SB))
+    m2 = np.zeros((nsb, SB))
+    row = np.zeros((nsb, SB), np.int64)
     noisy = False
     for lane in range(nact):
+        s, q = lane // SB, lane % SB
         j = order[lo + lane]
-        row[lane] = j
-        eta[lane], beta[lane], sig[lane] = rows[0, j], rows[1, j], rows[2, j]
-        noisy = noisy or sig[lane] != 0.0
+        row[s, q] = j
+        eta[s, q], beta[s, q], sig[s, q] = rows[0, j], rows[1, j], rows[2, j]
+        noisy = noisy or sig[s, q] != 0.0
         for i in range(d):
-            W[i, lane] = start[i]
+            Z[s, i, q] = z0s[k, i]
         loss0[j] = loss0s[k]
         rate[j] = math.nan
         tail[0, j], tail[1, j] = math.nan, math.nan
@@ -113,7 +230,7 @@ def run_tile(ti, rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, los
     if not math.isfinite(gap0) or gap0 <= tol * gap0:  # decided at t = 0
         code = DIVERGED if not math.isfinite(gap0) else CONVERGED
         for lane in range(nact):
-            j = row[lane]
+            j = row[lane // SB, lane % SB]
             status[j], n_steps[j] = code, 0
             diverge_step[j] = 0 if code == DIVERGED else -1
             final_loss[j] = math.inf if code == DIVERGED else loss0s[k]
@@ -122,7 +239,7 @@ def run_tile(ti, rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, los
     div_thr = min(diverge * gap0, MAX_FLOAT)
     full = sampling != REPLACEMENT and B == n
     if full:
-        A, b = grams[k], xtys[k]
+        A, b = grams[k], xtrs[k]
     else:
         A, b = np.empty((d, d)), np.empty(d)
     idx = np.empty(B, np.int64)
@@ -130,68 +247,40 @@ def run_tile(ti, rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, los
     pool = np.arange(n)
     swaps = np.empty(B, np.int64)
     xi = np.zeros(d)
+    xr = np.zeros(d)  # V^T xi
     scale = 2.0 / B
     for t in range(steps):
         if not full:
             batch(sampling, seed, t, B, perm, pool, swaps, idx)
-            _gram(X, y, idx, B, A, b)
+            batch_sums(Xr, r, idx, B, A, b)
         if noisy:
             for blk in range((d + 3) // 4):
                 zs = normals4(seed, STREAM_NOISE, t, blk)
                 for q in range(4):
                     if 4 * blk + q < d:
                         xi[4 * blk + q] = zs[q]
-        # the gradient point P and G = (2/B)(A P - b) + sigma xi
-        for i in range(d):
-            if optimizer == NESTEROV:
-                for lane in range(nact):
-                    P[i, lane] = W[i, lane] + beta[lane] * V[i, lane]
-            else:
-                for lane in range(nact):
-                    P[i, lane] = W[i, lane]
-        for i in range(d):
-            for lane in range(nact):
-                G[i, lane] = -b[i]
             for c in range(d):
-                a = A[i, c]
-                for lane in range(nact):
-                    G[i, lane] += a * P[c, lane]
-        for i in range(d):
-            if optimizer == GD:
-                for lane in range(nact):
-                    g = scale * G[i, lane] + sig[lane] * xi[i]
-                    W[i, lane] = W[i, lane] - eta[lane] * g
-            else:
-                for lane in range(nact):
-                    g = scale * G[i, lane] + sig[lane] * xi[i]
-                    V[i, lane] = beta[lane] * V[i, lane] - eta[lane] * g
-                    W[i, lane] = W[i, lane] + V[i, lane]
-        # gap = ||L (w - w_hat)||^2, the error reusing P
-        for i in range(d):
-            wh = w_hat[i]
-            for lane in range(nact):
-                P[i, lane] = W[i, lane] - wh
-        for lane in range(nact):
-            gap[lane] = 0.0
-        for r in range(d):
-            for lane in range(nact):
-                z[lane] = 0.0
-            for c in range(d):
-                lrc = L[r, c]
-                for lane in range(nact):
-                    z[lane] += lrc * P[c, lane]
-            for lane in range(nact):
-                gap[lane] += z[lane] * z[lane]
+                acc = 0.0
+                for i in range(d):
+                    acc += V[i, c] * xi[i]
+                xr[c] = acc
+        for s in range((nact + SB - 1) // SB):
+            m = min(SB, nact - s * SB)
+            _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta[s], beta[s],
+                  sig[s], gap[s], m)  # fmt: skip
         t1 = t + 1
         count = t1 - tail_from + 1
         if count >= 1:
             for lane in range(nact):
-                if math.isfinite(gap[lane]):  # a non-finite step stops the run first
-                    delta = gap[lane] - mean[lane]
-                    mean[lane] += delta / count
-                    m2[lane] += delta * (gap[lane] - mean[lane])
+                s, q = lane // SB, lane % SB
+                g = gap[s, q]
+                if math.isfinite(g):  # a non-finite step stops the run first
+                    delta = g - mean[s, q]
+                    mean[s, q] += delta / count
+                    m2[s, q] += delta * (g - mean[s, q])
         for lane in range(nact - 1, -1, -1):  # stops, last lane first (compaction)
-            g = gap[lane]
+            s, q = lane // SB, lane % SB
+            g = gap[s, q]
             code = -1
             if not math.isfinite(g) or g > div_thr:
                 code = DIVERGED
@@ -201,44 +290,47 @@ def run_tile(ti, rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, los
                 code = MAX_STEPS
             if code < 0:
                 continue
-            j = row[lane]
+            j = row[s, q]
             status[j], n_steps[j] = code, t1
             diverge_step[j] = t1 if code == DIVERGED else -1
-            if not math.isfinite(g):
+            cnt = count
+            if math.isfinite(g):
+                final_loss[j] = mse(Xr, r, Z[s], q)
+            else:
                 final_loss[j] = math.inf
                 cnt = count - 1  # this step is not in the tail
-            else:
-                final_loss[j] = _mse(X, y, W, lane)
-                cnt = count
             if cnt >= 1:
-                tail[0, j] = mean[lane]
-                tail[1, j] = math.sqrt(m2[lane] / cnt)
+                tail[0, j] = mean[s, q]
+                tail[1, j] = math.sqrt(m2[s, q] / cnt)
             last = nact - 1
             if lane != last:  # the last running lane takes this slot
+                sl, ql = last // SB, last % SB
                 for i in range(d):
-                    W[i, lane], V[i, lane] = W[i, last], V[i, last]
-                eta[lane], beta[lane], sig[lane] = eta[last], beta[last], sig[last]
-                row[lane], mean[lane], m2[lane] = row[last], mean[last], m2[last]
+                    Z[s, i, q], Vel[s, i, q] = Z[sl, i, ql], Vel[sl, i, ql]
+                eta[s, q], beta[s, q], sig[s, q] = eta[sl, ql], beta[sl, ql], sig[sl, ql]
+                row[s, q], mean[s, q], m2[s, q] = row[sl, ql], mean[sl, ql], m2[sl, ql]
             nact = last
         if nact == 0:
             break
 
 
 @jit_parallel
-def sweep_minibatch(rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, loss0s,
-                    start, ints, floats, status, n_steps, diverge_step, loss0, final_loss,
-                    rate, tail):  # fmt: skip
+def sweep_minibatch(rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s,
+                    ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate,
+                    tail):  # fmt: skip
     """Trajectories of one chunk of a linreg sweep (row j from column j of the inputs).
 
     rows    float64 (3, m): eta (absolute), beta, sigma per trajectory
     tiles   int64 (5, T): per tile: data set index k, batch size B, seed, and the range
             lo .. hi-1 of ``order`` it runs (every trajectory of a tile shares k, B, seed)
     order   int64 (m,): trajectory rows grouped by tile
-    Xs (K, n, d), ys (K, n), w_hats (K, d), Ls (K, d, d), grams (K, d, d), xtys (K, d):
-            the data sets (``problems.linreg.Dataset``); gap0s, loss0s (K,): the excess
-            loss and the MSE at the start
-    start   float64 (d,); ints int64 (4,): optimizer, steps, tail steps, sampling code
-            (``kernels.batches``); floats (2,): tol, diverge
+    per data set k (``linreg_engine.kernel_tables``): Xrs (K, n, d) = X V; rs (K, n) the
+            least-squares residual; hs (K, d) = lambda / 2; Vs (K, d, d); grams (K, d, d),
+            xtrs (K, d): sum over all samples of xr xr^T and xr r, in index order;
+            z0s (K, d) = V^T (w_0 - w_hat); gap0s, loss0s (K,): excess loss and MSE at
+            the start
+    ints    int64 (4,): optimizer, steps, tail steps, sampling code (``kernels.batches``);
+    floats  float64 (2,): tol, diverge
     outputs (m,): status int8, n_steps, diverge_step int32, loss0, final_loss, rate
             float64; tail float64 (2, m): the tail's mean and standard deviation of the
             excess loss (NaN if empty; a run stopped by a non-finite loss keeps the
@@ -250,24 +342,44 @@ def sweep_minibatch(rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys, gap0s, 
         ti = fetch_add(counter, np.int64(1))
         while ti < n_tiles:
             run_tile(
-                scramble(ti, n_tiles), rows, tiles, order, Xs, ys, w_hats, Ls, grams, xtys,
-                gap0s, loss0s, start, ints, floats, status, n_steps, diverge_step, loss0,
+                scramble(ti, n_tiles), rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs,
+                z0s, gap0s, loss0s, ints, floats, status, n_steps, diverge_step, loss0,
                 final_loss, rate, tail,
             )  # fmt: skip
             ti = fetch_add(counter, np.int64(1))
 
 
 @jit
-def start_losses(X, y, w_hat, L, start):
-    """(MSE, excess loss) at ``start``, computed as the kernel computes them at a step."""
-    _n, d = X.shape
-    W = np.empty((d, 1))
-    for i in range(d):
-        W[i, 0] = start[i]
-    gap = 0.0
-    for r in range(d):
-        z = 0.0
+def kernel_data(X, y, V, w_hat, lambdas, start):
+    """The kernel's tables of one data set: Xr = X V, r = y - X w_hat, h = lambda / 2,
+    gram = sum_i xr_i xr_i^T and xtr = sum_i xr_i r_i (index order), z0 = V^T (start -
+    w_hat), and the excess loss and MSE at the start. Loops in a fixed order."""
+    n, d = X.shape
+    Xr = np.empty((n, d))
+    r = np.empty(n)
+    for row in range(n):
         for c in range(d):
-            z += L[r, c] * (start[c] - w_hat[c])
-        gap += z * z
-    return _mse(X, y, W, 0), gap
+            acc = 0.0
+            for i in range(d):
+                acc += X[row, i] * V[i, c]
+            Xr[row, c] = acc
+        acc = y[row]
+        for i in range(d):
+            acc -= X[row, i] * w_hat[i]
+        r[row] = acc
+    idx = np.arange(n)
+    gram, xtr = np.empty((d, d)), np.empty(d)
+    batch_sums(Xr, r, idx, n, gram, xtr)
+    h = lambdas / 2.0
+    z0 = np.empty(d)
+    for c in range(d):
+        acc = 0.0
+        for i in range(d):
+            acc += V[i, c] * (start[i] - w_hat[i])
+        z0[c] = acc
+    gap0 = 0.0
+    for c in range(d):
+        gap0 += h[c] * (z0[c] * z0[c])
+    Z = np.empty((d, 1))
+    Z[:, 0] = z0
+    return Xr, r, h, gram, xtr, z0, gap0, mse(Xr, r, Z, 0)
