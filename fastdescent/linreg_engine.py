@@ -52,23 +52,23 @@ class LinregEngine:
 
     def kernel_tables(self, kappa):
         """The kernel's tables of the data set at ``kappa`` (``kernels.minibatch.kernel_data``:
-        Xr, r, h, V, gram, xtr, z0, gap0, loss0), computed once per engine and kappa."""
+        Xr, XrT, r, h, V, gram, xtr, z0, gap0, loss0), computed once per engine and kappa."""
         from .kernels.minibatch import kernel_data
 
         key = None if kappa is None else float(kappa)
         if key not in self._tables_cache:
             ds = self.dataset(kappa)
-            Xr, r, h, gram, xtr, z0, gap0, loss0 = kernel_data(
+            Xr, XrT, r, h, gram, xtr, z0, gap0, loss0 = kernel_data(
                 ds.X, ds.y, ds.V, ds.w_hat, ds.lambdas, self.start
             )
-            self._tables_cache[key] = (Xr, r, h, ds.V, gram, xtr, z0, gap0, loss0)
+            self._tables_cache[key] = (Xr, XrT, r, h, ds.V, gram, xtr, z0, gap0, loss0)
         return self._tables_cache[key]
 
     def _tables(self, kappa_values):
         """The tables of ``kappa_values`` stacked (the kernel's data arguments), and
         lambda_max per data set."""
         per = [self.kernel_tables(k) for k in kappa_values]
-        data = tuple(np.ascontiguousarray(np.stack([p[q] for p in per])) for q in range(9))
+        data = tuple(np.ascontiguousarray(np.stack([p[q] for p in per])) for q in range(10))
         lam_max = np.array([self.dataset(k).lambdas.max() for k in kappa_values])
         return data, lam_max
 

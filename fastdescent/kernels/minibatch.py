@@ -54,36 +54,47 @@ SB = 64  # lanes per sub-block
 
 
 @jit
-def mse(Xr, r, Z, lane):
-    """(1/n) ||r - Xr z||^2 of lane ``lane`` of Z (d, lanes)."""
-    n, d = Xr.shape
+def mse(XrT, r, Z, lane, res):
+    """(1/n) ||r - Xr z||^2 of lane ``lane`` of Z (d, lanes); XrT = Xr^T (d, n), res (n,)
+    scratch. Each residual is r_i - Xr_i0 z_0 - Xr_i1 z_1 - ... in c order (vectorised
+    over the samples), then the squares are summed in sample order."""
+    d, n = XrT.shape
+    for row in range(n):
+        res[row] = r[row]
+    for c in range(d):
+        zc = Z[c, lane]
+        for row in range(n):
+            res[row] = res[row] - XrT[c, row] * zc
     s = 0.0
     for row in range(n):
-        acc = r[row]
-        for c in range(d):
-            acc -= Xr[row, c] * Z[c, lane]
-        s += acc * acc
+        s += res[row] * res[row]
     return s / n
 
 
 @jit
 def batch_sums(Xr, r, idx, B, A, b):
     """A = sum_k xr_idx[k] xr_idx[k]^T, b = sum_k xr_idx[k] r_idx[k] (k = 0 .. B-1, each
-    entry summed in k order; four samples per pass over A)."""
+    entry summed in k order; eight samples per pass over A, then one at a time)."""
     d = Xr.shape[1]
     A[:, :] = 0.0
     b[:] = 0.0
     k = 0
-    while k + 4 <= B:
-        p, q, s, u = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+    while k + 8 <= B:
+        p0, p1, p2, p3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        p4, p5, p6, p7 = idx[k + 4], idx[k + 5], idx[k + 6], idx[k + 7]
         for i in range(d):
-            xp, xq, xs, xu = Xr[p, i], Xr[q, i], Xr[s, i], Xr[u, i]
-            b[i] = (((b[i] + xp * r[p]) + xq * r[q]) + xs * r[s]) + xu * r[u]
+            x0, x1, x2, x3 = Xr[p0, i], Xr[p1, i], Xr[p2, i], Xr[p3, i]
+            x4, x5, x6, x7 = Xr[p4, i], Xr[p5, i], Xr[p6, i], Xr[p7, i]
+            c = (((b[i] + x0 * r[p0]) + x1 * r[p1]) + x2 * r[p2]) + x3 * r[p3]
+            b[i] = (((c + x4 * r[p4]) + x5 * r[p5]) + x6 * r[p6]) + x7 * r[p7]
             for j in range(d):
-                A[i, j] = (((A[i, j] + xp * Xr[p, j]) + xq * Xr[q, j]) + xs * Xr[s, j]) + xu * Xr[
-                    u, j
+                a = (((A[i, j] + x0 * Xr[p0, j]) + x1 * Xr[p1, j]) + x2 * Xr[p2, j]) + x3 * Xr[
+                    p3, j
                 ]
-        k += 4
+                A[i, j] = (((a + x4 * Xr[p4, j]) + x5 * Xr[p5, j]) + x6 * Xr[p6, j]) + x7 * Xr[
+                    p7, j
+                ]
+        k += 8
     while k < B:
         p = idx[k]
         for i in range(d):
@@ -155,9 +166,11 @@ def product(A, b, P, G, m):
 
 
 @jit
-def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m):
+def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m, conv_thr,
+          div_thr):  # fmt: skip
     """One step of lanes 0 .. m-1 of one sub-block (Z, Vel, P, G: (d, SB); eta, beta,
-    sig, gap: (SB,)); gap = the excess loss after the step."""
+    sig, gap: (SB,)); gap = the excess loss after the step. Returns how many of the lanes
+    stop here by the loss (gap not <= div_thr, i.e. also inf or NaN, or gap <= conv_thr)."""
     d = A.shape[0]
     if optimizer == NESTEROV:  # the gradient point
         for i in range(d):
@@ -186,10 +199,28 @@ def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m):
         for q in range(m):
             z = Z[i, q]
             gap[q] += hi * (z * z)
+    stops = 0
+    for q in range(m):  # an integer sum: it vectorises
+        g = gap[q]
+        stops += (not g <= div_thr) or g <= conv_thr
+    return stops
 
 
 @jit
-def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s, ints,
+def _tail(gap, mean, m2, count, m):
+    """Welford's update of the tail's mean and M2 by gap, where gap is finite (a
+    non-finite gap stops its run before it counts)."""
+    for q in range(m):
+        g = gap[q]
+        ok = math.isfinite(g)
+        delta = g - mean[q]
+        new = mean[q] + delta / count
+        m2[q] = m2[q] + delta * (g - new) if ok else m2[q]
+        mean[q] = new if ok else mean[q]
+
+
+@jit
+def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s, ints,
              floats, status, n_steps, diverge_step, loss0, final_loss, rate,
              tail):  # fmt: skip
     """Tile ``ti``: the trajectories order[lo:hi] of one (data set, batch size, seed).
@@ -198,8 +229,9 @@ def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, l
     k, B, seed, lo, hi = tiles[0, ti], tiles[1, ti], tiles[2, ti], tiles[3, ti], tiles[4, ti]
     optimizer, steps, tail_steps, sampling = ints[0], ints[1], ints[2], ints[3]
     tol, diverge = floats[0], floats[1]
-    Xr, r, h, V = Xrs[k], rs[k], hs[k], Vs[k]
+    Xr, XrT, r, h, V = Xrs[k], XrTs[k], rs[k], hs[k], Vs[k]
     n, d = Xr.shape
+    res = np.empty(n)
     tail_from = steps - tail_steps + 1  # the tail: steps tail_from .. steps
     nact = hi - lo
     nsb = (nact + SB - 1) // SB
@@ -264,20 +296,17 @@ def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, l
                 for i in range(d):
                     acc += V[i, c] * xi[i]
                 xr[c] = acc
-        for s in range((nact + SB - 1) // SB):
-            m = min(SB, nact - s * SB)
-            _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta[s], beta[s],
-                  sig[s], gap[s], m)  # fmt: skip
         t1 = t + 1
         count = t1 - tail_from + 1
-        if count >= 1:
-            for lane in range(nact):
-                s, q = lane // SB, lane % SB
-                g = gap[s, q]
-                if math.isfinite(g):  # a non-finite step stops the run first
-                    delta = g - mean[s, q]
-                    mean[s, q] += delta / count
-                    m2[s, q] += delta * (g - mean[s, q])
+        stops = 0
+        for s in range((nact + SB - 1) // SB):
+            m = min(SB, nact - s * SB)
+            stops += _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta[s],
+                           beta[s], sig[s], gap[s], m, conv_thr, div_thr)  # fmt: skip
+            if count >= 1:
+                _tail(gap[s], mean[s], m2[s], count, m)
+        if stops == 0 and t1 < steps:
+            continue
         for lane in range(nact - 1, -1, -1):  # stops, last lane first (compaction)
             s, q = lane // SB, lane % SB
             g = gap[s, q]
@@ -295,7 +324,7 @@ def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, l
             diverge_step[j] = t1 if code == DIVERGED else -1
             cnt = count
             if math.isfinite(g):
-                final_loss[j] = mse(Xr, r, Z[s], q)
+                final_loss[j] = mse(XrT, r, Z[s], q, res)
             else:
                 final_loss[j] = math.inf
                 cnt = count - 1  # this step is not in the tail
@@ -315,7 +344,7 @@ def run_tile(ti, rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, l
 
 
 @jit_parallel
-def sweep_minibatch(rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s,
+def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s,
                     ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate,
                     tail):  # fmt: skip
     """Trajectories of one chunk of a linreg sweep (row j from column j of the inputs).
@@ -324,7 +353,8 @@ def sweep_minibatch(rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s
     tiles   int64 (5, T): per tile: data set index k, batch size B, seed, and the range
             lo .. hi-1 of ``order`` it runs (every trajectory of a tile shares k, B, seed)
     order   int64 (m,): trajectory rows grouped by tile
-    per data set k (``linreg_engine.kernel_tables``): Xrs (K, n, d) = X V; rs (K, n) the
+    per data set k (``linreg_engine.kernel_tables``): Xrs (K, n, d) = X V, XrTs its
+            transpose (K, d, n); rs (K, n) the
             least-squares residual; hs (K, d) = lambda / 2; Vs (K, d, d); grams (K, d, d),
             xtrs (K, d): sum over all samples of xr xr^T and xr r, in index order;
             z0s (K, d) = V^T (w_0 - w_hat); gap0s, loss0s (K,): excess loss and MSE at
@@ -342,7 +372,7 @@ def sweep_minibatch(rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs, z0s, gap0s
         ti = fetch_add(counter, np.int64(1))
         while ti < n_tiles:
             run_tile(
-                scramble(ti, n_tiles), rows, tiles, order, Xrs, rs, hs, Vs, grams, xtrs,
+                scramble(ti, n_tiles), rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs,
                 z0s, gap0s, loss0s, ints, floats, status, n_steps, diverge_step, loss0,
                 final_loss, rate, tail,
             )  # fmt: skip
@@ -382,4 +412,5 @@ def kernel_data(X, y, V, w_hat, lambdas, start):
         gap0 += h[c] * (z0[c] * z0[c])
     Z = np.empty((d, 1))
     Z[:, 0] = z0
-    return Xr, r, h, gram, xtr, z0, gap0, mse(Xr, r, Z, 0)
+    XrT = np.ascontiguousarray(Xr.T)
+    return Xr, XrT, r, h, gram, xtr, z0, gap0, mse(XrT, r, Z, 0, np.empty(n))
