@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from test_rng import philox_python
+from naive_rng import philox_python
 
 from fastdescent import rng
 

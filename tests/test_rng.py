@@ -8,6 +8,7 @@ import math
 import numba
 import numpy as np
 import pytest
+from naive_rng import philox_python
 
 from fastdescent import rng
 
@@ -24,17 +25,6 @@ KAT = [
 
 def _philox(ctr, key):
     return [int(w) for w in rng.philox4x32(*ctr, *key)]
-
-
-def philox_python(ctr, key):
-    """Philox-4x32-10 in Python integers, from Salmon et al. (SC'11), section 3."""
-    c, (k0, k1) = list(ctr), key
-    for r in range(10):
-        if r:
-            k0, k1 = (k0 + 0x9E3779B9) & MASK, (k1 + 0xBB67AE85) & MASK
-        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
-        c = [(p1 >> 32) ^ c[1] ^ k0, p1 & MASK, (p0 >> 32) ^ c[3] ^ k1, p0 & MASK]
-    return c
 
 
 @pytest.mark.parametrize(("ctr", "key", "want"), KAT)
