@@ -441,8 +441,9 @@ def check_sweep(
     results = [
         _check_divergence(rows, axes, parsed.steps, stop["diverge"], margin, worst),
         _check_rate(rows, axes, s),
-        _check_best(rows, grid, axes, parsed.optimizer, s),
     ]
+    if len(df) or not n_noisy:  # a sweep with only noisy rows has no best rate to check
+        results.append(_check_best(rows, grid, axes, parsed.optimizer, s))
     if n_noisy:
         results.append(_check_stationary(noisy_rows, parsed, band, 0.02, worst))
     dims = " x ".join(f"{n} {a}" for a, n in zip(parsed.axis_names, parsed.shape, strict=True))
