@@ -227,7 +227,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, sweeps):
     fake.mkdir()
     shutil.copy(sweeps["gd"][0] / "_sweep.json", fake / "_sweep.json")
     manifest = json.loads((fake / "_sweep.json").read_text())
-    manifest["spec"]["problem"] = "linreg"  # a problem without theory (not even registered)
+    manifest["spec"]["problem"] = "logreg"  # a problem without theory (not even registered)
     (fake / "_sweep.json").write_text(json.dumps(manifest))
     for target, words in [
         (tmp_path / "missing", "no such results directory"),

@@ -249,3 +249,32 @@ def test_common_random_numbers_and_seeds():
             want = float(linreg.excess(ds, -eta * g))
             assert math.isclose(by[(lr, seed)], want, rel_tol=1e-12)
     assert by[(0.02, 0)] != by[(0.02, 1)]
+
+
+def test_interrupted_then_resumed_to_directory(tmp_path, monkeypatch):
+    """A stochastic linreg sweep stopped after 3 chunks and resumed equals one run."""
+    from fastdescent import store
+
+    axes = {**AXES, "sigma": {"values": [0.0, 0.2]}, "batch_size": {"values": [2, 6]},
+            "seed": {"values": [0, 1]}}  # fmt: skip
+    s = spec(axes=axes, tail=0.5, sampling="replacement")
+    reference = fastdescent.run(s, threads=1)
+    out = tmp_path / "sweep"
+    real_write = store.write_part
+    calls = []
+
+    def flaky_write(directory, index, table):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(index)
+        return real_write(directory, index, table)
+
+    monkeypatch.setattr(store, "write_part", flaky_write)
+    with pytest.raises(KeyboardInterrupt):
+        fastdescent.run(s, out=out, chunk_size=25, progress=False)
+    monkeypatch.setattr(store, "write_part", real_write)
+    fastdescent.run(s, out=out, progress=False)
+    loaded = fastdescent.load(out)
+    assert_same_numbers(reference, loaded)
+    assert loaded["batch_size"].dtype == np.int64
+    assert {"loss_min", "loss_tail_mean", "loss_tail_std"} <= set(loaded.columns)
