@@ -118,7 +118,14 @@ def estimate(spec, out=None, threads=None) -> Estimate:
 
     columns = len(schema_for(spec, "").names)  # traj, axes, derived, metrics (and extras)
     dim = spec.problem_params.get("dim", 2)
-    work = float(spec.size) * spec.steps * max(1.0, dim / 2)
+    cost = max(1.0, dim / 2)  # per trajectory-step, in units of a 2-D quadratic step
+    if spec.problem == "linreg":  # a d x d product per step, and the batch's sums (B d^2)
+        cost = max(1.0, dim * dim / 4)  # shared by the (up to 256) lanes of a tile
+        axis = spec.axes.get("batch_size", {"values": []})
+        sizes = axis["values"] if "values" in axis else [axis["start"], axis["stop"]]
+        partial = [b for b in sizes if b < spec.problem_params["n"]]
+        cost += max(partial, default=0) * dim * dim / 4 / 64
+    work = float(spec.size) * spec.steps * cost
     free = None
     if out is not None:
         from .store import disk_free
