@@ -43,7 +43,9 @@ import numpy as np
 
 from .quadratic import _check_optimizer, _scalar, characteristic
 
-__all__ = ["stationary_loss", "stationary_variance"]
+__all__ = ["escape_steps", "stationary_loss", "stationary_variance"]
+
+_EULER_GAMMA = 0.5772156649015329
 
 
 def _direction(optimizer, eta, beta, lam, sigma):
@@ -122,3 +124,39 @@ def stationary_loss(optimizer, eta, beta, lam, sigma):
     loss = _direction(optimizer, eta, beta, lam, sigma)[1]
     out = np.asarray(loss).sum(axis=-1)
     return out[()] if out.ndim == 0 else out
+
+
+def escape_steps(optimizer, eta, beta, lam, sigma, radius):
+    """Mean number of steps for additive gradient noise to push a run from a saddle's
+    stable manifold out of a ball of ``radius``, along a direction of curvature lam < 0.
+
+    Started at y_0 = 0 (and v_0 = 0) on the unstable direction, the iterate obeys the
+    AR(2) recursion of the module docstring, y_{t+1} = p y_t - q y_{t-1} - eta sigma xi_t,
+    whose larger root r_1 > 1 when lam < 0 (roots r_1 > |r_2| of z^2 - p z + q, real).
+    Its impulse response is h_k = (r_1^(k+1) - r_2^(k+1)) / (r_1 - r_2), so for large t
+
+        y_t ~ r_1^t C,   C ~ N(0, s^2),   s^2 = eta^2 sigma^2 / ((r_1 - r_2)^2 (1 - r_1^-2))
+
+    (gd: r_1 = 1 - eta lam, r_2 = 0, s^2 = eta^2 sigma^2 / (r_1^2 - 1)). The run leaves
+    the ball at the first t with r_1^t |C| > radius, so with E log|Z| = -(gamma + ln 2)/2
+    for a standard normal Z and half a step for the integer part,
+
+        E[t_escape] = (ln(radius / s) + (gamma + ln 2) / 2) / ln r_1 + 1/2.
+
+    Asymptotic for radius >> s (the escape takes many steps); the stable directions are
+    ignored (they stay O(eta sigma) from the saddle). Broadcasts eta, beta, lam, sigma,
+    radius; float64; requires lam < 0, sigma > 0, radius > 0.
+    """
+    beta = _check_optimizer(optimizer, beta)
+    eta, beta, lam, sigma, radius = np.broadcast_arrays(
+        *(np.asarray(x, dtype=np.float64) for x in (eta, beta, lam, sigma, radius))
+    )
+    if np.any(lam >= 0) or np.any(sigma <= 0) or np.any(radius <= 0) or np.any(eta <= 0):
+        raise ValueError("escape_steps needs lam < 0 and eta, sigma, radius > 0")
+    p, q = (np.asarray(x, dtype=np.float64) for x in characteristic(optimizer, eta, beta, lam))
+    disc = np.sqrt(p * p - 4.0 * q)
+    r1 = (p + disc) / 2.0
+    r2 = (p - disc) / 2.0
+    s2 = (eta * sigma) ** 2 / ((r1 - r2) ** 2 * (1.0 - r1**-2.0))
+    steps = (np.log(radius / np.sqrt(s2)) + (_EULER_GAMMA + np.log(2.0)) / 2.0) / np.log(r1)
+    return _scalar(steps + 0.5)
