@@ -232,6 +232,8 @@ def _exact_loss(ds, eta, beta, B, optimizer, sampling, sigma):
     """Exact stationary excess loss, or NaN where no exact theory applies at this n."""
     n = ds.X.shape[0]
     b = 0.0 if beta is None else beta
+    if sampling == "epoch" and full_batch(sampling, B, n):
+        sampling = "subset"  # B = n: every step the whole data set, as "subset"
     if sampling == "epoch":
         if not epoch_enumerable(n, int(B)):
             return math.nan

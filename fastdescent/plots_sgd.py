@@ -580,7 +580,7 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory"):
                 ms=4,
                 color="0.3",
                 mfc="white",
-                label="measured, not compared (a transient left at the tail)",
+                label="measured, not compared (within 10 % of the edge, or a transient)",
             )
         )
     if has_exact:

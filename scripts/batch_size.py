@@ -105,6 +105,10 @@ def make(args, spec, df):
         hs = np.array([lr_to_h[v] for v in picked if v in lr_to_h and lr_to_h[v] in hs_all])
     elif len(hs) > 5:
         hs = hs[np.unique(np.round(np.linspace(0, len(hs) - 1, 5)).astype(int))]
+    # as check_theory: points within 10 % of the mean-square edge are not compared
+    edge_eta = dict(zip(edge["batch_size"], edge["eta_max"], strict=True))
+    near = cells["eta"] >= 0.9 * cells["batch_size"].map(edge_eta)
+    cells = cells.assign(usable=cells["usable"] & ~near)
     sub = cells[cells["h"].isin(hs)]
     curves = analysis_sgd.loss_vs_batch(ds, hs / lmax, dense, opt, sampling, beta, sigma)
     label = "exact theory"

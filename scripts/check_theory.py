@@ -14,6 +14,12 @@ for basin -1), 2 the measured local rate against the local rate at the minimum r
 limit of eta (no run converges to it above the limit x (1 + band); it is still reached
 just below), 4 minima related by a symmetry of the landscape have basins of equal area.
 
+Linreg sweeps (``fastdescent.checks_sgd``, against ``fastdescent.theory.minibatch``): 1 per
+stochastic grid point (>= 8 seeds, none diverged, run longer than the relaxation time, below
+the mean-square edge) the mean tail loss vs the exact stationary excess loss, within
+max(3 %, 3 standard errors); 2 full-batch rows (sigma = 0) converge / diverge as the
+full-batch stability limit says.
+
 Prints a table of counts and errors, each check's worst points and a final PASS/FAIL line.
 Exit status: 0 all checks pass; 1 a check failed; 2 a user error (no such directory, not a
 results directory, an unfinished sweep, a problem without theory, a bad option), with a
@@ -70,6 +76,7 @@ def main(argv=None) -> int:
     from fastdescent import store
     from fastdescent.checks import CheckError, check_sweep
     from fastdescent.checks_landscape import check_landscape
+    from fastdescent.checks_sgd import check_linreg
     from fastdescent.problems import problem_names
 
     directory = Path(args.dir)
@@ -85,11 +92,11 @@ def main(argv=None) -> int:
         problem = spec.get("problem")
         if problem not in problem_names():
             raise CheckError(
-                f"{directory}: problem {problem!r}: theory covers 'quadratic' and the "
+                f"{directory}: problem {problem!r}: theory covers 'quadratic', 'linreg' and the "
                 f"landscapes ({', '.join(p for p in problem_names() if p != 'quadratic')})"
             )
         df = fastdescent.load(directory)
-        check = check_sweep if problem == "quadratic" else check_landscape
+        check = {"quadratic": check_sweep, "linreg": check_linreg}.get(problem, check_landscape)
         options = dict(band=args.band, worst=args.worst)
         if args.tolerance_rate is not None:
             options["tolerance_rate"] = args.tolerance_rate

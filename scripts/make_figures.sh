@@ -9,7 +9,13 @@ for spec in scripts/sweeps/*.toml; do
     name=$(basename "$spec" .toml)
     dir=results/$name
     python -m fastdescent run "$spec" --out "$dir" --quiet --no-resume  # always afresh
-    if grep -qE '^problem = "quadratic"' "$spec"; then
+    if grep -qE '^sigma ' "$spec" && grep -qE '^problem = "quadratic"' "$spec"; then
+        python scripts/sgd_noise.py "$dir"  # noisy quadratic: stationary loss vs theory
+    elif grep -qE '^problem = "linreg"' "$spec"; then
+        if grep -qE '^batch_size ' "$spec"; then   # mini-batch SGD on least squares
+            python scripts/batch_size.py "$dir"
+        fi
+    elif grep -qE '^problem = "quadratic"' "$spec"; then
         if grep -qE '^(beta|kappa) ' "$spec"; then   # a 2-D map needs a second axis
             python scripts/rate_heatmaps.py "$dir"
         fi

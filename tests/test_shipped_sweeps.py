@@ -15,6 +15,7 @@ import pytest
 import fastdescent
 from fastdescent.checks import check_sweep
 from fastdescent.checks_landscape import check_landscape
+from fastdescent.checks_sgd import check_linreg
 from fastdescent.problems import problem_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,8 @@ LANDSCAPE_SWEEPS = [p for p in SWEEPS if fastdescent.parse_spec(p).problem != "q
 
 
 def _check(spec, df):
-    return (check_sweep if spec.problem == "quadratic" else check_landscape)(df, spec)
+    checks = {"quadratic": check_sweep, "linreg": check_linreg}
+    return checks.get(spec.problem, check_landscape)(df, spec)
 
 
 def test_there_are_sweeps_for_every_optimizer():
