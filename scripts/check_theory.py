@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         problem = spec.get("problem")
         if problem not in problem_names():
             raise CheckError(
-                f"{directory}: problem {problem!r}: theory covers 'quadratic', 'linreg' and the "
+                f"{directory}: problem {problem!r}: theory covers 'quadratic' and the "
                 f"landscapes ({', '.join(p for p in problem_names() if p != 'quadratic')})"
             )
         df = fastdescent.load(directory)
