@@ -264,10 +264,20 @@ class Engine:
             )  # fmt: skip
         return out
 
+    #: noisy rows on the fast lockstep kernel (``lanes_loss.sweep_loss_noisy``), one seed
+    #: at a time; False: on ``sweep_loss`` with the rest (the same bits, slower)
+    FAST_NOISE = True
+
     def _kernel_lanes(self, lo: int, n: int) -> dict[str, np.ndarray]:
         """``kernel`` on the general lane path (``kernels.lanes_loss``): the chunk's rows
-        as per-trajectory eta and beta, and its kappas' eigenvalues as a table."""
-        from .kernels.lanes_loss import sweep_loss
+        as per-trajectory eta and beta, and its kappas' eigenvalues as a table.
+
+        With noise, the rows with sigma != 0 run on ``sweep_loss_noisy``, one seed at a
+        time, with that seed's noise table (``rng.build_table``: steps x d normals, shared
+        by all its rows; drawn per tile and block when it would exceed rng.TABLE_BYTES);
+        the others (sigma = 0) on ``sweep_loss``. Each row is computed on its own, so the
+        split changes no bit."""
+        from .kernels.lanes_loss import NLN, sweep_loss, sweep_loss_noisy
 
         spec, params = self.spec, self.spec.problem_params
         cols = spec.coordinates(lo, lo + n)
@@ -279,10 +289,16 @@ class Engine:
             _, lam_max = self._problem.lambda_range(None, params)
             lam_max_rows = np.full(n, lam_max[0])
         else:
-            values, lam_index = np.unique(kappa, return_inverse=True)
+            if 2 not in self.long:  # the axis's values, sorted: no sort of the chunk's
+                values = np.unique(spec.axis_values("kappa"))
+                lam_index = np.searchsorted(values, kappa)
+            else:
+                values, lam_index = np.unique(kappa, return_inverse=True)
             lam_table = self._problem.eigenvalues(values, params)
             _, lam_max = self._problem.lambda_range(values, params)
             lam_max_rows = lam_max[lam_index]
+        lam_index = np.ascontiguousarray(lam_index, dtype=np.int64)
+        lam_table = np.ascontiguousarray(lam_table, dtype=np.float64)
         rows = np.empty((3, n))
         rows[0] = lr / lam_max_rows if self.relative_lr else lr
         rows[1] = cols["beta"] if "beta" in cols else 0.0
@@ -294,16 +310,39 @@ class Engine:
         if self.noisy:
             tail_steps = math.ceil(spec.metrics["tail"] * spec.steps)
         stop = spec.stop
-        if n:
-            sweep_loss(
-                rows, seeds, np.ascontiguousarray(lam_index, dtype=np.int64),
-                np.ascontiguousarray(lam_table, dtype=np.float64),
-                np.asarray(params["start"], dtype=np.float64),
-                np.array([stop["tol"], stop["diverge"]], dtype=np.float64),
-                np.array([self.optimizer, self.order, spec.steps, tail_steps], dtype=np.int64),
-                out["status"], out["steps"], out["diverge_step"], out["loss0"],
-                out["final_loss"], out["rate"], tail,
-            )  # fmt: skip
+        start = np.asarray(params["start"], dtype=np.float64)
+        floats = np.array([stop["tol"], stop["diverge"]], dtype=np.float64)
+
+        ints = np.array([self.optimizer, self.order, spec.steps, tail_steps], np.int64)
+        if n and not (self.noisy and self.FAST_NOISE):
+            sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints,
+                       *(out[k] for k in OUTPUTS), tail)  # fmt: skip
+        elif n:
+            from .rng import build_table
+
+            noisy = rows[2] != 0.0
+            if not noisy.all():  # sigma = 0: sweep_loss on those rows, scattered back
+                idx = np.flatnonzero(~noisy)
+                sub, sub_tail = _empty_outputs(len(idx)), np.empty((2, len(idx)))
+                sweep_loss(np.ascontiguousarray(rows[:, idx]), seeds[idx], lam_index[idx],
+                           lam_table, start, floats, ints, *(sub[k] for k in OUTPUTS),
+                           sub_tail)  # fmt: skip
+                for k in OUTPUTS:
+                    out[k][idx] = sub[k]
+                tail[:, idx] = sub_tail
+            # the noisy rows grouped by seed (stable: grid order within a seed)
+            order = np.flatnonzero(noisy)
+            order = order[np.argsort(seeds[order], kind="stable")]
+            cuts = np.flatnonzero(np.diff(seeds[order])) + 1
+            d = lam_table.shape[1]
+            fast_ints = np.append(ints, NLN)
+            for group in np.split(order, cuts) if len(order) else ():
+                seed = seeds[group[0]]
+                table = build_table(np.array([seed]), spec.steps, d)
+                table = table[0] if len(table) else np.zeros((0, d))
+                sweep_loss_noisy(group, rows, lam_index, lam_table, start, floats, fast_ints,
+                                 table, np.int64(seed), *(out[k] for k in OUTPUTS),
+                                 tail)  # fmt: skip
         if self.noisy:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
         return out

@@ -5,21 +5,35 @@
 (``SweepSpec.coordinates``: memory O(chunk), bit-identical to the full axes) and handed to
 ``kernels.lanes.sweep_lanes`` as one (4, n) table of eta, beta, x0, y0; the kernel
 returns the metric columns. Landscapes have no global lambda_max: ``eta`` is ``lr``.
+
+With a sigma axis (gradient noise) the table gains sigma, and ``sweep_lanes_noisy`` gets
+each row's seed and a noise table of the chunk's seeds (``rng.build_table``: steps x 2
+normals per seed, shared by every trajectory of that seed; drawn on the fly when it
+would exceed ``rng.TABLE_BYTES``), and returns the tail columns too.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from . import __version__
 from .optimizers import CODES, ORDER
 from .problems import get_problem
-from .spec import SweepSpec
+from .spec import SweepSpec, is_stochastic
 
 #: per-trajectory columns the lane kernel adds to the quadratic ones, by problem dimension
 LANDSCAPE_FIELDS = {1: ("x_final",), 2: ("x_final", "y_final")}
+TAIL_FIELDS = ("loss_tail_mean", "loss_tail_std")  # stochastic sweeps (spec.is_stochastic)
+
+
+def f_min(module, params: dict) -> float:
+    """The lowest value among the problem's listed minima; 0.0 when it lists none (the
+    saddle, unbounded below: its tail columns are of f itself)."""
+    values = [m.value for m in module.minima(params)]
+    return float(min(values)) if values else 0.0
 
 
 class LaneEngine:
@@ -50,29 +64,48 @@ class LaneEngine:
         with np.errstate(over="ignore"):
             self.floats = np.array([stop["grad_tol"], stop["radius"]], dtype=np.float64) ** 2
         self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+        self.noisy = "sigma" in spec.axes
+        if self.noisy:
+            tail_steps = math.ceil(spec.metrics["tail"] * spec.steps)
+            self.ints = np.append(self.ints, spec.steps - tail_steps + 1)
+            self.floats = np.append(self.floats, f_min(module, params))
 
-    def _rows(self, lo: int, hi: int) -> np.ndarray:
-        """The kernel's (4, hi - lo) table: eta, beta, x0, y0 of ids lo .. hi-1."""
-        cols = self.spec.coordinates(lo, hi)
-        rows = np.empty((4, hi - lo))
+    def _rows(self, lo: int, hi: int, cols=None) -> np.ndarray:
+        """The kernel's (4, hi - lo) table: eta, beta, x0, y0 of ids lo .. hi-1 (and sigma,
+        a fifth row, for a noisy sweep)."""
+        if cols is None:
+            cols = self.spec.coordinates(lo, hi)
+        rows = np.empty((5 if self.noisy else 4, hi - lo))
         rows[0] = cols["lr"]
         rows[1] = cols["beta"] if "beta" in cols else 0.0
         rows[2] = cols["x0"] if "x0" in cols else self.start[0]
         rows[3] = cols["y0"] if "y0" in cols else self.start[1]
+        if self.noisy:
+            rows[4] = cols["sigma"]
         return rows
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
         """Run ids lo .. lo+n-1; the metric columns, each of shape (n,): status int8,
         steps, diverge_step, basin int32; loss0, final_loss, rate, x_final (, y_final)
-        float64."""
-        from .kernels.lanes import sweep_lanes
+        float64 (noisy sweeps: loss_tail_mean, loss_tail_std too)."""
+        from .kernels.lanes import sweep_lanes, sweep_lanes_noisy
 
         lo, n = int(lo), int(n)
         status = np.empty(n, np.int8)
         iout = np.empty((3, n), np.int32)
         fout = np.empty((5, n), np.float64)
-        if n:
+        tail = np.full((2, n), np.nan)
+        if n and not self.noisy:
             sweep_lanes(self._rows(lo, lo + n), self.c, self.ints, self.floats, status, iout, fout)
+        elif n:
+            cols = self.spec.coordinates(lo, lo + n)
+            seeds = np.ascontiguousarray(cols["seed"], dtype=np.int64)
+            values, index = np.unique(seeds, return_inverse=True)
+            table = self.noise_table(values)
+            sweep_lanes_noisy(
+                self._rows(lo, lo + n, cols), self.c, self.ints, self.floats, status, iout,
+                fout, seeds, np.ascontiguousarray(index, dtype=np.int64), table, tail,
+            )  # fmt: skip
         out = {
             "status": status,
             "steps": iout[0],
@@ -85,7 +118,16 @@ class LaneEngine:
         }
         if self.dim == 2:
             out["y_final"] = fout[4]
+        if is_stochastic(self.spec.axes):
+            out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
         return out
+
+    def noise_table(self, seeds: np.ndarray) -> np.ndarray:
+        """(len(seeds), steps, d) normals of these seed values (d = the problem's
+        dimension), or (0, 0, d) (drawn on the fly)."""
+        from .rng import build_table
+
+        return build_table(seeds, self.spec.steps, self.dim)
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
         """traj, the axis values and eta (= lr) of ids lo .. hi-1, each of shape (hi - lo,)."""

@@ -18,6 +18,12 @@ numbers: differences across eta or beta are not sampling noise).
   (w2, w3). |z| <= sqrt(64 ln 2) = 6.66 (a tail of probability 3e-11 is cut).
 - ``normal(seed, stream, step, component)``: component c is draw c % 4 of block c // 4.
   Steps and blocks are below 2^32.
+- ``normal_pair(seed, stream, step)``: components 0 and 1 (the first Box-Muller pair of
+  block 0, the same operations as ``normals4``: the same bits), for 2-D landscapes.
+- ``noise_table(seeds, stream, steps, d, out)``: out[k, t, i] = normal(seeds[k], stream,
+  t, i) for t < steps, i < d, in parallel: with common random numbers every trajectory
+  of a seed reads the same draws, so a kernel builds this once per chunk and its lanes
+  load from it (``TABLE_BYTES`` caps it; beyond, kernels draw on the fly, the same bits).
 
 Streams keep the uses apart: STREAM_NOISE for additive gradient noise, STREAM_BATCH for
 mini-batch sampling.
@@ -27,9 +33,10 @@ from __future__ import annotations
 
 import math
 
-from numba import types
+import numpy as np
+from numba import prange, types
 
-from ._jit import jit
+from ._jit import jit, jit_parallel
 
 # Philox-4x32 constants (Random123: philox.h)
 M0 = 0xD2511F53
@@ -42,6 +49,7 @@ STREAM_BATCH = 1
 _TWO_PI = 2.0 * math.pi
 _2_32 = 2.0**-32
 _MASK = 0xFFFFFFFF
+TABLE_BYTES = 64 << 20  # the largest noise table a kernel builds (64 MiB)
 
 
 @jit
@@ -93,3 +101,50 @@ def normal(seed, stream, step, component):
     if j == 2:
         return z2
     return z3
+
+
+@jit
+def normal_pair(seed, stream, step):
+    """Components 0 and 1 of (seed, stream, step): normals4's first two draws."""
+    seed = types.uint64(seed)
+    w0, w1, _, _ = philox4x32(step, 0, stream, 0, seed, seed >> types.uint64(32))
+    return _box_muller(w0, w1)
+
+
+@jit_parallel
+def noise_table(seeds, stream, steps, d, out):
+    """out[k, t, i] = normal(seeds[k], stream, t, i), t < steps, i < d; out float64 of
+    shape at least (len(seeds), steps, d). Every entry is a pure function of its
+    coordinates, so the parallel loop gives the same bits on any thread count."""
+    n = seeds.shape[0]
+    nb = (d + 3) // 4
+    for kt in prange(n * steps):
+        k = kt // steps
+        t = kt - k * steps
+        for b in range(nb):
+            z0, z1, z2, z3 = normals4(seeds[k], stream, t, b)
+            i = 4 * b
+            out[k, t, i] = z0
+            if i + 1 < d:
+                out[k, t, i + 1] = z1
+            if i + 2 < d:
+                out[k, t, i + 2] = z2
+            if i + 3 < d:
+                out[k, t, i + 3] = z3
+
+
+def table_fits(n_seeds: int, steps: int, d: int) -> bool:
+    """True when a noise table of n_seeds x steps x d float64 fits in TABLE_BYTES."""
+    return n_seeds * steps * d * 8 <= TABLE_BYTES
+
+
+def build_table(seeds, steps: int, d: int, stream: int = STREAM_NOISE) -> np.ndarray:
+    """The noise table of ``seeds`` (int64), (len(seeds), steps, d), or an empty
+    (0, 0, d) array when it would exceed TABLE_BYTES (kernels then draw on the fly)."""
+    seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    if not table_fits(len(seeds), steps, d):
+        return np.zeros((0, 0, d))
+    out = np.empty((len(seeds), steps, d))
+    if out.size:
+        noise_table(seeds, stream, steps, d, out)
+    return out

@@ -83,26 +83,37 @@ def run_block_source(modules) -> str:
     codes = [m.CODE for m in modules]
     out = [
         HEADER.format(
-            doc="``block`` with constant (problem, optimizer) codes: one vectorised loop per\n"
-            "pair (``fastdescent.kernels.block``)."
+            doc="``block`` and ``block_noisy`` with constant (problem, optimizer) codes: one\n"
+            "vectorised loop per pair (``fastdescent.kernels.block``)."
         ),
         "from .._jit import jit",
         "from ..optimizers import GD, HEAVY_BALL, NESTEROV",
-        "from .block import block\n",
+        "from .block import block, block_noisy\n",
         "#: the problem codes run_block has branches for (LaneEngine refuses any other)",
         f"BLOCK_CODES = {tuple(codes)!r}",
-        "",
-        "",
-        "@jit",
-        "def run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):",
-        '    """Up to B steps of every lane (``block``) for this problem and optimizer."""',
     ]
-    args = "nl, L, ts, live, c, steps, gtol2, r2"
-    for i, opt in enumerate(OPTIMIZERS):
-        out.append(f"    {'if' if i == 0 else 'elif'} optimizer == {opt}:")
-        for k, code in enumerate(codes):
-            out.append(f"        {'if' if k == 0 else 'elif'} problem == {code}:")
-            out.append(f"            block({code}, {opt}, {args})")
+    variants = (
+        ("run_block", "block", "nl, L, ts, live, c, steps, gtol2, r2", "``block``"),
+        (
+            "run_block_noisy",
+            "block_noisy",
+            "nl, L, ts, live, c, steps, gtol2, r2, nz, tail",
+            "``block_noisy``",
+        ),
+    )
+    for fn, inner, args, what in variants:
+        out += [
+            "",
+            "",
+            "@jit",
+            f"def {fn}(problem, optimizer, {args}):",
+            f'    """Up to B steps of every lane ({what}) for this problem and optimizer."""',
+        ]
+        for i, opt in enumerate(OPTIMIZERS):
+            out.append(f"    {'if' if i == 0 else 'elif'} optimizer == {opt}:")
+            for k, code in enumerate(codes):
+                out.append(f"        {'if' if k == 0 else 'elif'} problem == {code}:")
+                out.append(f"            {inner}({code}, {opt}, {args})")
     return "\n".join(out) + "\n"
 
 

@@ -37,6 +37,38 @@ Semantics of one trajectory (``tests/naive.py``, ``simulate_landscape``, is the 
   in the window, or for runs that did not converge (a max_steps run may still be far
   from any critical point).
 
+Gradient noise (a ``sigma`` axis; ``sweep_lanes_noisy``, ``block.block_noisy``):
+
+- The gradient an update uses is g_t + sigma xi_t, xi_t = (rng.normal(seed, STREAM_NOISE,
+  t, 0), rng.normal(seed, STREAM_NOISE, t, 1)) (1-D problems: xi_t,0 only, y stays 0),
+  for the update from w_t to w_{t+1}; Nesterov adds the same xi_t to the gradient at the
+  look-ahead point. The stop rules test the true gradient at w_t. xi depends on the seed
+  value, the step and the coordinate only: every grid point of a seed sees the same noise
+  (common random numbers), so the engine builds one noise table per chunk (steps x d per
+  seed present) and the lanes load from it; beyond ``rng.TABLE_BYTES`` the normals are
+  drawn per lane and block instead (``rng.normal_pair``: the same bits).
+- Status: a noisy run never stops as ``converged`` (the gradient tolerance is off when
+  sigma != 0): one that stays near a minimum (a noise floor) ends as ``max_steps``.
+  Leaving the radius is ``escaped`` / ``diverged`` as without noise, and diverge_step is
+  the step it left at (the saddle's escape time).
+- rate: NaN (a noisy run has no linear window).
+- basin of a noisy ``max_steps`` run: where it settles with the noise switched off. From
+  its final state (w, v) up to SETTLE noiseless steps of its own iteration (eta, beta),
+  until |grad f| <= grad_tol (or the gradient is not finite: -1), then the polish and the
+  test of a converged run (the listed minimum within BASIN_DISTANCE of w*, the Hessian
+  there without a negative eigenvalue; else -1). So basin is the noiseless iteration's
+  basin of attraction of the final point (which well a run that hopped ended in);
+  SETTLE steps may not suffice at a very small eta far from a minimum (then -1 unless
+  Newton's polish lands within BASIN_DISTANCE). Escaped and diverged runs: -1.
+- loss_tail_mean, loss_tail_std (every row of a noisy sweep, sigma = 0 ones too): mean
+  and standard deviation (Welford; population form sqrt(M2 / n)) of the excess loss
+  f(w_t) - f_min over the states t = steps - ceil(tail * steps) + 1 .. steps that the run
+  reached (w_t at the step it stopped included; non-finite values left out; NaN when no
+  state is in the tail). f_min is the lowest value among the problem's listed minima;
+  the saddle lists none (it is unbounded below): its tail columns are of f itself.
+- A row with sigma = 0 runs exactly the noiseless operations: its columns equal, byte
+  for byte, those of the same sweep without a sigma axis.
+
 The lane loop: NL = 32 trajectories in lockstep per tile worker, their state in separate
 1-D arrays (x, y, v_x, v_y, x_0, y_0, eta, beta, f_0, t, live). Which rule stopped a
 lane is worked out when it is finalised, by the same tests on the state it kept
@@ -67,11 +99,12 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit, jit_parallel
-from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_STEPS, fit_rate
+from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_FLOAT, MAX_STEPS, fit_rate
+from ..rng import STREAM_NOISE, normal_pair
 from . import dispatch
 from ._tiles import fetch_add, scramble
-from .block import LEFT, MAXED, B, advance, stop_kind
-from .run_block import run_block
+from .block import CONV, LEFT, MAXED, B, advance, stop_kind
+from .run_block import run_block, run_block_noisy
 
 NL = 32  # lanes per tile worker: four 512-bit registers of float64 per state variable
 MAX_TILES = 1024
@@ -82,10 +115,12 @@ LINEAR = 1e-6  # the rate window: states with |w - w*| <= LINEAR * (1 + |w*|), w
 LINEAR_FLOOR = 1e-12  # iteration is linear, and >= LINEAR_FLOOR * (1 + |w*|), above rounding
 CROSSTALK = 10.0  # a direction needs an amplitude above CROSSTALK * max |w - w*|^2 / s
 POLISH = 3  # Newton steps from the stopping point to w*
+SETTLE = 1000  # noisy runs: at most this many noiseless steps before the basin test
 
 # rows of the kernel's inputs and outputs
-ROW_ETA, ROW_BETA, ROW_X0, ROW_Y0 = 0, 1, 2, 3
+ROW_ETA, ROW_BETA, ROW_X0, ROW_Y0, ROW_SIGMA = 0, 1, 2, 3, 4
 I_STEPS, I_DIVERGE, I_BASIN = 0, 1, 2
+INT_TAIL_FROM, FLOAT_FMIN = 5, 2  # noisy sweeps: ints[5], floats[2]
 F_LOSS0, F_FINAL, F_RATE, F_X, F_Y = 0, 1, 2, 3, 4
 
 
@@ -205,9 +240,40 @@ def _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t_stop, c, wx, wy, z
 
 
 @jit
+def _basin(problem, sx, sy, c):
+    """The listed minimum within BASIN_DISTANCE of the polished point (sx, sy) if the
+    Hessian there has no eigenvalue below -EIG_RTOL * max, else -1."""
+    index, mx, my = dispatch.project_minimum(problem, sx, sy, c)
+    a, b, d = dispatch.hessian(problem, sx, sy, c)
+    l1, l2, _, _ = _eig2(a, b, d)
+    big = max(abs(l1), abs(l2))
+    if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
+        if l1 >= -EIG_RTOL * big:
+            return index
+    return -1
+
+
+@jit
+def _settle(problem, optimizer, x, y, vx, vy, eta, beta, gtol2, c):
+    """A noisy run's end point with the noise switched off: up to SETTLE noiseless steps
+    of its own iteration from its final state (w, v), until |grad f| <= grad_tol; then
+    polished (``_polish``). NaN if the gradient is not finite on the way."""
+    for _ in range(SETTLE):
+        gx, gy = dispatch.grad(problem, x, y, c)
+        g2 = gx * gx + gy * gy
+        if not (g2 <= MAX_FLOAT):
+            return math.nan, math.nan
+        if g2 <= gtol2:
+            break
+        x, y, vx, vy = advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
+    return _polish(problem, x, y, c)
+
+
+@jit
 def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, status,
-            iout, fout, wx, wy, z):  # fmt: skip
-    """Write row j of a run that stopped at step t at (x, y) (module docstring)."""
+            iout, fout, wx, wy, z, vx, vy, sigma, gtol2):  # fmt: skip
+    """Write row j of a run that stopped at step t at (x, y), velocity (vx, vy) (module
+    docstring; sigma != 0: a noisy run, which stops only by the radius or max_steps)."""
     f = dispatch.value(problem, x, y, c)
     fout[F_LOSS0, j] = f0
     fout[F_FINAL, j] = f
@@ -222,27 +288,48 @@ def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, s
         iout[I_DIVERGE, j] = t
     elif kind == MAXED:
         status[j] = MAX_STEPS
+        if sigma != 0.0:
+            sx, sy = _settle(problem, optimizer, x, y, vx, vy, eta, beta, gtol2, c)
+            iout[I_BASIN, j] = _basin(problem, sx, sy, c)
     else:
         status[j] = CONVERGED
         sx, sy = _polish(problem, x, y, c)
-        index, mx, my = dispatch.project_minimum(problem, sx, sy, c)
-        a, b, d = dispatch.hessian(problem, sx, sy, c)
-        l1, l2, _, _ = _eig2(a, b, d)
-        big = max(abs(l1), abs(l2))
-        if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
-            if l1 >= -EIG_RTOL * big:
-                iout[I_BASIN, j] = index
+        iout[I_BASIN, j] = _basin(problem, sx, sy, c)
         fout[F_RATE, j] = _rate(problem, optimizer, order, ck, sx, sy, eta, beta, t, c, wx, wy, z)
 
 
 # the lane state: a tuple L of 1-D arrays of length nl (separate arrays: LLVM vectorises
-# loops over them; rows of one 2-D array ran 5x slower)
-L_X, L_Y, L_VX, L_VY, L_X0, L_Y0, L_ETA, L_BETA, L_F0 = range(9)
+# loops over them; rows of one 2-D array ran 5x slower); the last four are read by the
+# noisy block only
+L_X, L_Y, L_VX, L_VY, L_X0, L_Y0, L_ETA, L_BETA, L_F0, L_SIG, L_AN, L_AM, L_AQ = range(13)
 
 
 @jit
-def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
-    """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1, nl = ints[4] lanes at a time."""
+def _fill_noise(lane, j, t0, steps, noise, nxb, nyb):
+    """Rows s of nxb[:, lane], nyb[:, lane]: xi_{t0 + s} of row j (from the table, or drawn
+    when it is empty; the same bits), 0 past the last step."""
+    seeds, seed_index, table = noise[0], noise[1], noise[2]
+    on_the_fly = table.shape[0] == 0
+    two = table.shape[2] == 2  # 1-D problems: y stays 0, no noise on it
+    k = seed_index[j]
+    seed = seeds[j]
+    for s in range(B):
+        t = t0 + s
+        zx, zy = 0.0, 0.0
+        if t < steps:
+            if on_the_fly:
+                zx, zy = normal_pair(seed, STREAM_NOISE, t)
+            else:
+                zx = table[k, t, 0]
+                zy = table[k, t, 1] if two else 0.0
+        nxb[s, lane] = zx
+        nyb[s, lane] = zy if two else 0.0
+
+
+@jit
+def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
+    """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1, nl = ints[4] lanes at a time.
+    noise: None (a noiseless sweep) or (seeds, seed_index, table, tail) (``sweep_lanes``)."""
     n = status.shape[0]
     r0 = k * n // n_tiles
     r1 = (k + 1) * n // n_tiles
@@ -250,9 +337,11 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
     gtol2, r2 = floats[0], floats[1]
     L = (
         np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl),
-        np.zeros(nl), np.zeros(nl), np.zeros(nl),
+        np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl),
+        np.zeros(nl),
     )  # fmt: skip
-    xs, ys, vxs, vys, x0s, y0s, etas, betas, f0s = L
+    xs, ys, vxs, vys, x0s, y0s, etas, betas, f0s = L[:9]
+    sigs, ans, ams, aqs = L[9:]
     ts = np.zeros(nl, np.int64)
     live = np.zeros(nl, np.bool_)
     row = np.full(nl, -1, np.int64)
@@ -261,6 +350,8 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
     wx = np.empty(3 * B + 1)
     wy = np.empty(3 * B + 1)
     z = np.empty(3 * B + 1)
+    nxb = np.zeros((B, nl))
+    nyb = np.zeros((B, nl))
     nxt = r0
     while True:
         # finalise lanes that stopped, refill idle lanes, roll the checkpoints
@@ -268,12 +359,20 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
         for lane in range(nl):
             j = row[lane]
             if j >= 0 and not live[lane]:
+                kind = stop_kind(problem, xs[lane], ys[lane], x0s[lane], y0s[lane], ts[lane],
+                                 steps, gtol2, r2, c)  # fmt: skip
+                if kind == CONV and sigs[lane] != 0.0:
+                    kind = MAXED  # a noisy lane never converges: it stopped at max_steps
                 _finish(
-                    problem, optimizer, order, j, stop_kind(problem, xs[lane], ys[lane], x0s[lane],
-                    y0s[lane], ts[lane], steps, gtol2, r2, c), xs[lane], ys[lane],
-                    ts[lane], f0s[lane], ck_prev[lane], etas[lane], betas[lane], c,
-                    status, iout, fout, wx, wy, z,
+                    problem, optimizer, order, j, kind, xs[lane], ys[lane], ts[lane],
+                    f0s[lane], ck_prev[lane], etas[lane], betas[lane], c, status, iout, fout,
+                    wx, wy, z, vxs[lane], vys[lane], sigs[lane], gtol2,
                 )  # fmt: skip
+                if noise is not None:
+                    tail = noise[3]
+                    count = ans[lane]
+                    tail[0, j] = ams[lane] if count > 0 else math.nan
+                    tail[1, j] = math.sqrt(aqs[lane] / count) if count > 0 else math.nan
                 row[lane] = -1
             if row[lane] < 0 and nxt < r1:
                 j = nxt
@@ -284,6 +383,9 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
                 vxs[lane], vys[lane] = 0.0, 0.0
                 etas[lane], betas[lane] = rows[ROW_ETA, j], rows[ROW_BETA, j]
                 f0s[lane] = dispatch.value(problem, x, y, c)
+                if noise is not None:
+                    sigs[lane] = rows[ROW_SIGMA, j]
+                    ans[lane], ams[lane], aqs[lane] = 0.0, 0.0, 0.0
                 ts[lane], live[lane] = 0, True
                 ck_cur[lane, 0], ck_cur[lane, 1] = x, y
                 ck_cur[lane, 2], ck_cur[lane, 3], ck_cur[lane, 4] = 0.0, 0.0, 0.0
@@ -294,9 +396,17 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout):
                 ck_cur[lane, 0], ck_cur[lane, 1] = xs[lane], ys[lane]
                 ck_cur[lane, 2], ck_cur[lane, 3] = vxs[lane], vys[lane]
                 ck_cur[lane, 4] = ts[lane]
+                if noise is not None and sigs[lane] != 0.0:
+                    _fill_noise(lane, row[lane], ts[lane], steps, noise, nxb, nyb)
         if busy == 0:
             break
-        run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2)
+        if noise is None:
+            run_block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2)
+        else:
+            tail_args = (ints[INT_TAIL_FROM], floats[FLOAT_FMIN])
+            run_block_noisy(
+                problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, (nxb, nyb), tail_args
+            )
 
 
 @jit_parallel
@@ -316,5 +426,33 @@ def sweep_lanes(rows, c, ints, floats, status, iout, fout):
     for _ in prange(n_tiles):
         k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
-            run_tile(scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout)
+            run_tile(scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, None)
+            k = fetch_add(counter, np.int64(1))
+
+
+@jit_parallel
+def sweep_lanes_noisy(rows, c, ints, floats, status, iout, fout, seeds, seed_index, table,
+                      tail):  # fmt: skip
+    """``sweep_lanes`` with gradient noise (module docstring), for a sweep with a sigma axis.
+
+    rows    float64 (5, n): eta, beta, x0, y0, sigma
+    ints    int64 (6,): those of ``sweep_lanes`` and tail_from = steps - ceil(tail * steps)
+            + 1 (the tail: states tail_from .. steps)
+    floats  float64 (3,): grad_tol**2, radius**2, f_min (the excess loss is f - f_min)
+    seeds   int64 (n,): each row's seed value; seed_index int64 (n,): its row of table
+    table   float64 (K, steps, d): rng.normal(seed, STREAM_NOISE, t, i) of the chunk's K
+            seeds (``rng.build_table``), or shape (0, 0, d): drawn on the fly (same bits);
+            d = 2, or 1 for a 1-D problem (no noise on y, which stays 0)
+    tail    float64 (2, n) output: loss_tail_mean, loss_tail_std
+    """
+    n = status.shape[0]
+    n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
+    counter = np.zeros(1, np.int64)
+    noise = (seeds, seed_index, table, tail)
+    for _ in prange(n_tiles):
+        k = fetch_add(counter, np.int64(1))
+        while k < n_tiles:
+            run_tile(
+                scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, noise
+            )
             k = fetch_add(counter, np.int64(1))

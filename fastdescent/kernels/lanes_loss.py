@@ -15,6 +15,13 @@ ring, from which a coordinate's window sums are taken when it freezes or the run
 no replay is needed. float64 only. This path is the one noise, schedules and new
 optimizers will extend on quadratics; the SIMD path stays the fast one for what it
 covers, and ``tests/test_lanes_loss.py`` shows both give the same bytes.
+
+Noisy rows (sigma != 0; rate NaN, no floor, the tail's Welford sums) run faster on
+``sweep_loss_noisy`` (see the comment above ``NLN``): the engine groups them by seed, and
+all lanes of a call share that seed's noise table, in lockstep. It computes the same
+operations in the same order as ``run_tile`` does on a noisy row (the same bits; tests in
+``tests/test_lanes_loss.py``). ``run_tile`` still handles noisy rows when the engine is
+told to (``Engine.FAST_NOISE = False``), as the reference.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_parallel
+from .._jit import jit, jit_inline, jit_parallel
 from ..metrics import (
     BLOCK,
     CONVERGED,
@@ -34,7 +41,7 @@ from ..metrics import (
     MAX_STEPS,
     fit_rate,
 )
-from ..optimizers import GD, NESTEROV
+from ..optimizers import GD, HEAVY_BALL, NESTEROV
 from ..rng import STREAM_NOISE, normals4
 from ._tiles import fetch_add, scramble
 
@@ -287,5 +294,341 @@ def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n
             run_tile(
                 scramble(k, n_tiles), n_tiles, rows, seeds, lam_index, lam_table, start,
                 floats, ints, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+            )  # fmt: skip
+            k = fetch_add(counter, np.int64(1))
+
+
+# ---- noisy trajectories, fast: one seed's noise shared by all lanes, in lockstep
+#
+# With common random numbers xi_t depends only on (seed, t, coordinate), so the engine
+# runs the noisy rows (sigma != 0) of a chunk one seed at a time: every lane of a call
+# reads the same xi[t, i] (a scalar per step and coordinate, from that seed's noise
+# table, or drawn once per tile and block when the table would be too big). A tile's
+# lanes start together at t = 0 and run in lockstep (t is one scalar) until all have
+# stopped, then the next nl rows take them: a lane that stops early idles, which costs
+# little because neighbouring grid points stop at similar times. The state is one row
+# per coordinate of (d, nl) arrays, the loops run over lanes innermost (LLVM vectorises
+# them), the optimizer is a constant in each inlined copy of the block. Noisy runs have
+# no rate window and no floor, so nothing is kept per step but the tail's Welford sums;
+# with every lane of a tile at the same t their count is one scalar. The operations are
+# those of ``run_tile`` on a noisy row, in the same order: the same bits.
+
+NLN = 64  # lanes per tile of the noisy kernel (a runtime value in the loops)
+
+
+@jit_inline
+def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1, acc2,
+                 steps, tail_from):  # fmt: skip
+    """Steps t0 .. t0 + B - 1 (those below ``steps``) of every lane in lockstep; P rows:
+    eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t. Returns
+    the number of lanes still live."""
+    etas, betas, sigs, conv, div = P
+    n_live = 0
+    for s in range(B):
+        t = t0 + s
+        if t >= steps:
+            break
+        for lane in range(nl):
+            S[lane] = 0.0
+        for i in range(d):
+            z = xi[t - xoff, i]
+            wi, vi, li = W[i], V[i], LAM[i]
+            for lane in range(nl):
+                w = wi[lane]
+                lam = li[lane]
+                eta = etas[lane]
+                on = live[lane]
+                if optimizer == GD:
+                    g = lam * w
+                    g = g + sigs[lane] * z
+                    w2 = w - eta * g
+                else:
+                    v = vi[lane]
+                    bv = betas[lane] * v
+                    g = lam * w if optimizer != NESTEROV else lam * (w + bv)
+                    g = g + sigs[lane] * z
+                    v2 = bv - eta * g
+                    w2 = w + v2
+                    vi[lane] = v2 if on else v
+                wi[lane] = w2 if on else w
+                e2 = w2 * w2
+                S[lane] = S[lane] + lam * e2
+        t1 = t + 1
+        n_live = 0
+        if t1 >= tail_from:  # Welford's update; every live lane has count t1 - tail_from + 1
+            n = float(t1 - tail_from + 1)
+            for lane in range(nl):
+                on = live[lane]
+                gap = 0.5 * S[lane] - 0.0
+                finite = abs(gap) <= MAX_FLOAT
+                m = on & finite
+                mean = acc1[lane]
+                delta = gap - mean
+                mean1 = mean + np.divide(delta, n)
+                acc1[lane] = mean1 if m else mean
+                acc2[lane] = acc2[lane] + delta * (gap - mean1) if m else acc2[lane]
+                stop = on & ((not finite) | (gap > div[lane]) | (gap <= conv[lane]) | (t1 == steps))
+                live[lane] = on & (not stop)
+                tstop[lane] = t1 if on else tstop[lane]
+                n_live += on & (not stop)
+        else:
+            for lane in range(nl):
+                on = live[lane]
+                gap = 0.5 * S[lane] - 0.0
+                finite = abs(gap) <= MAX_FLOAT
+                stop = on & ((not finite) | (gap > div[lane]) | (gap <= conv[lane]) | (t1 == steps))
+                live[lane] = on & (not stop)
+                tstop[lane] = t1 if on else tstop[lane]
+                n_live += on & (not stop)
+        if n_live == 0:
+            break
+    return n_live
+
+
+@jit_inline
+def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2, steps,
+                  tail_from):  # fmt: skip
+    """``_noisy_block`` for d = 2, all in one loop over the lanes (state in registers,
+    each array read and written once per step); the same operations in the same order.
+    X: w_0, w_1, v_0, v_1, lam_0, lam_1 of every lane, six separate arrays (rows of one
+    2-D array ran 5x slower). F: unused."""
+    etas, betas, sigs, conv, div = P
+    w0s, w1s, v0s, v1s, l0s, l1s = X
+    n_live = 0
+    for s in range(B):
+        t = t0 + s
+        if t >= steps:
+            break
+        z0 = xi[t - xoff, 0]
+        z1 = xi[t - xoff, 1]
+        t1 = t + 1
+        tail = t1 >= tail_from
+        n = float(t1 - tail_from + 1)  # the count of every live lane's tail sums
+        n_live = 0
+        for lane in range(nl):
+            on = live[lane]
+            eta = etas[lane]
+            sig = sigs[lane]
+            w0, w1, lam0, lam1 = w0s[lane], w1s[lane], l0s[lane], l1s[lane]
+            if optimizer == GD:
+                g0 = lam0 * w0
+                g0 = g0 + sig * z0
+                n0 = w0 - eta * g0
+                g1 = lam1 * w1
+                g1 = g1 + sig * z1
+                n1 = w1 - eta * g1
+            else:
+                beta = betas[lane]
+                v0, v1 = v0s[lane], v1s[lane]
+                bv0 = beta * v0
+                g0 = lam0 * w0 if optimizer != NESTEROV else lam0 * (w0 + bv0)
+                g0 = g0 + sig * z0
+                nv0 = bv0 - eta * g0
+                n0 = w0 + nv0
+                bv1 = beta * v1
+                g1 = lam1 * w1 if optimizer != NESTEROV else lam1 * (w1 + bv1)
+                g1 = g1 + sig * z1
+                nv1 = bv1 - eta * g1
+                n1 = w1 + nv1
+                v0s[lane] = nv0 if on else v0
+                v1s[lane] = nv1 if on else v1
+            w0s[lane] = n0 if on else w0
+            w1s[lane] = n1 if on else w1
+            e0 = n0 * n0
+            q = 0.0 + lam0 * e0
+            e1 = n1 * n1
+            q = q + lam1 * e1
+            gap = 0.5 * q - 0.0
+            finite = abs(gap) <= MAX_FLOAT
+            m = on & finite & tail
+            mean = acc1[lane]
+            delta = gap - mean
+            mean1 = mean + np.divide(delta, n)
+            acc1[lane] = mean1 if m else mean
+            acc2[lane] = acc2[lane] + delta * (gap - mean1) if m else acc2[lane]
+            stop = on & ((not finite) | (gap > div[lane]) | (gap <= conv[lane]) | (t1 == steps))
+            live[lane] = on & (not stop)
+            tstop[lane] = t1 if on else tstop[lane]
+            n_live += on & (not stop)
+        if n_live == 0:
+            break
+    return n_live
+
+
+@jit
+def _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop, F, xi, xoff, acc1,
+                     acc2, steps, tail_from):  # fmt: skip
+    """``_noisy_block`` (``_noisy_block2`` on X for d = 2) with the optimizer a constant."""
+    if d == 2:
+        if optimizer == GD:
+            return _noisy_block2(GD, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2, steps,
+                                 tail_from)  # fmt: skip
+        if optimizer == NESTEROV:
+            return _noisy_block2(NESTEROV, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
+                                 steps, tail_from)  # fmt: skip
+        return _noisy_block2(HEAVY_BALL, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
+                             steps, tail_from)  # fmt: skip
+    if optimizer == GD:
+        return _noisy_block(GD, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1, acc2,
+                            steps, tail_from)  # fmt: skip
+    if optimizer == NESTEROV:
+        return _noisy_block(NESTEROV, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1,
+                            acc2, steps, tail_from)  # fmt: skip
+    return _noisy_block(HEAVY_BALL, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1,
+                        acc2, steps, tail_from)  # fmt: skip
+
+
+@jit
+def _noisy_finish(j, lane, d, W, LAM, F, P, tstop, acc1, acc2, tail_from, status, n_steps,
+                  diverge_step, final_loss, rate, tail):  # fmt: skip
+    """Row j: the tests of the step the lane stopped at, repeated on the loss of the state
+    it kept (d = 2: F is the state tuple X) in ``run_tile``'s order: not finite,
+    diverged, converged, max_steps."""
+    s = 0.0
+    for i in range(d):
+        w = W[i, lane] if d != 2 else F[i][lane]
+        lam = LAM[i, lane] if d != 2 else F[4 + i][lane]
+        e2 = w * w
+        s = s + lam * e2
+    L = 0.5 * s
+    gap = L - 0.0
+    t = tstop[lane]
+    count = t - tail_from + 1
+    if not math.isfinite(gap):
+        code, final = DIVERGED, math.inf
+        count -= 1  # stopped before accumulating step t
+    elif gap > P[4][lane]:
+        code, final = DIVERGED, L
+    elif gap <= P[3][lane]:
+        code, final = CONVERGED, L
+    else:
+        code, final = MAX_STEPS, L
+    status[j] = code
+    n_steps[j] = t
+    diverge_step[j] = t if code == DIVERGED else -1
+    final_loss[j] = final
+    rate[j] = math.nan
+    tail[0, j] = acc1[lane] if count > 0 else math.nan
+    tail[1, j] = math.sqrt(acc2[lane] / count) if count > 0 else math.nan
+
+
+@jit
+def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats, ints, xi_table,
+                   seed, status, n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+    """Rows order[k * n // n_tiles .. (k + 1) * n // n_tiles - 1] (``sweep_loss_noisy``)."""
+    n = order.shape[0]
+    r0 = k * n // n_tiles
+    r1 = (k + 1) * n // n_tiles
+    optimizer, steps, tail_steps, nl = ints[0], ints[2], ints[3], ints[4]
+    tail_from = steps - tail_steps + 1
+    tol, diverge = floats[0], floats[1]
+    d = lam_table.shape[1]
+    W = np.zeros((d, nl))
+    V = np.zeros((d, nl))
+    LAM = np.zeros((d, nl))
+    X = (np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl))
+    P = (np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl))
+    S = np.zeros(nl)
+    acc1 = np.zeros(nl)
+    acc2 = np.zeros(nl)
+    live = np.zeros(nl, np.bool_)
+    tstop = np.zeros(nl, np.int64)
+    row = np.full(nl, -1, np.int64)
+    w0 = np.zeros(d)
+    xi = np.zeros((B, d))
+    xi4 = np.zeros(4 * ((d + 3) // 4))
+    on_the_fly = xi_table.shape[0] == 0
+    nxt = r0
+    while nxt < r1:
+        for lane in range(nl):  # the next nl rows that do not stop at t = 0
+            row[lane] = -1
+            live[lane] = False
+            for i in range(d):  # an idle lane computes on zeros (no subnormals, no NaN)
+                W[i, lane] = 0.0
+                V[i, lane] = 0.0
+            for q in range(4):
+                X[q][lane] = 0.0
+            P[0][lane], P[2][lane] = 0.0, 0.0  # eta, sigma: an idle lane stays put
+            while nxt < r1:
+                j = order[nxt]
+                nxt += 1
+                lam = lam_table[lam_index[j]]
+                for i in range(d):
+                    w0[i] = start[i]
+                l0 = _loss(lam, w0)
+                loss0[j] = l0
+                gap0 = l0 - 0.0
+                tail[0, j], tail[1, j] = math.nan, math.nan
+                if not math.isfinite(gap0):
+                    status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
+                    final_loss[j], rate[j] = math.inf, math.nan
+                    continue
+                if gap0 <= tol * gap0:
+                    status[j], n_steps[j], diverge_step[j] = CONVERGED, 0, -1
+                    final_loss[j], rate[j] = l0, math.nan
+                    continue
+                for i in range(d):
+                    W[i, lane] = start[i]
+                    V[i, lane] = 0.0
+                    LAM[i, lane] = lam[i]
+                if d == 2:
+                    X[0][lane], X[1][lane] = start[0], start[1]
+                    X[2][lane], X[3][lane] = 0.0, 0.0
+                    X[4][lane], X[5][lane] = lam[0], lam[1]
+                P[0][lane], P[1][lane], P[2][lane] = rows[0, j], rows[1, j], rows[2, j]
+                P[3][lane] = tol * gap0
+                P[4][lane] = min(diverge * gap0, MAX_FLOAT)
+                acc1[lane], acc2[lane] = 0.0, 0.0
+                tstop[lane] = 0
+                live[lane] = True
+                row[lane] = j
+                break
+        t0 = 0
+        while t0 < steps:
+            if on_the_fly:  # this block's normals, once for all lanes
+                for s in range(B):
+                    if t0 + s < steps:
+                        _noise(seed, t0 + s, xi4)
+                        for i in range(d):
+                            xi[s, i] = xi4[i]
+                n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
+                                          X, xi, t0, acc1, acc2, steps, tail_from)  # fmt: skip
+            else:
+                n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
+                                          X, xi_table, 0, acc1, acc2, steps, tail_from)  # fmt: skip
+            if n_live == 0:
+                break
+            t0 += B
+        for lane in range(nl):
+            j = row[lane]
+            if j >= 0:
+                _noisy_finish(j, lane, d, W, LAM, X, P, tstop, acc1, acc2, tail_from, status,
+                              n_steps, diverge_step, final_loss, rate, tail)  # fmt: skip
+
+
+@jit_parallel
+def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_table, seed,
+                     status, n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+    """Noisy trajectories (sigma != 0) of one seed: ``sweep_loss``'s outputs for them,
+    the same bits, fast (see the comment above ``NLN``).
+
+    order int64 (m,): the rows to run (all with this seed and sigma != 0), in this order;
+    rows, lam_index, lam_table, start, floats and the outputs as ``sweep_loss`` (rows
+    and outputs of the whole chunk: only those of ``order`` are read and written);
+    ints int64 (5,): optimizer, order, steps, K (the tail's length), lanes (>= 32);
+    xi_table float64 (steps, d): rng.normal(seed, STREAM_NOISE, t, i) (``rng.build_table``),
+    or shape (0, d): drawn per tile and block instead (the same bits); seed: its value.
+    """
+    n = order.shape[0]
+    nl = ints[4]
+    n_tiles = max(1, min(MAX_TILES, n // (2 * nl)))
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_tiles):
+        k = fetch_add(counter, np.int64(1))
+        while k < n_tiles:
+            run_noisy_tile(
+                scramble(k, n_tiles), n_tiles, order, rows, lam_index, lam_table, start, floats,
+                ints, xi_table, seed, status, n_steps, diverge_step, loss0, final_loss, rate,
+                tail,
             )  # fmt: skip
             k = fetch_add(counter, np.int64(1))

@@ -48,8 +48,8 @@ def normalise_params(params: dict, where: str) -> dict:
 
 
 def axes_used(params: dict) -> tuple[str, ...]:
-    """The start-point axes ("x0", "y0")."""
-    return ("x0", "y0")
+    """The start-point axes ("x0", "y0") and "sigma" (additive gradient noise, optional)."""
+    return ("x0", "y0", "sigma")
 
 
 def pack(params: dict) -> np.ndarray:

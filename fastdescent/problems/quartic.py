@@ -45,8 +45,8 @@ def normalise_params(params: dict, where: str) -> dict:
 
 
 def axes_used(params: dict) -> tuple[str, ...]:
-    """The start-point axis ("x0",)."""
-    return ("x0",)
+    """The start-point axis ("x0",) and "sigma" (additive gradient noise, optional)."""
+    return ("x0", "sigma")
 
 
 def pack(params: dict) -> np.ndarray:

@@ -110,8 +110,8 @@ def _well(item, where: str) -> dict:
 
 
 def axes_used(params: dict) -> tuple[str, ...]:
-    """The start-point axes ("x0", "y0")."""
-    return ("x0", "y0")
+    """The start-point axes ("x0", "y0") and "sigma" (additive gradient noise, optional)."""
+    return ("x0", "y0", "sigma")
 
 
 def _constants(params: dict) -> np.ndarray:
