@@ -514,17 +514,18 @@ def gradient_noise(table, dense, spec, draws=0):
     return fig
 
 
-def loss_vs_batch(cells, dense, spec, exact_label="exact theory"):
+def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=None):
     """Stationary excess loss vs batch size B, one colour per step size: measured (mean of
     the tail loss over seeds ± 1 s.e.; hollow where not comparable), exact theory (solid;
     ``exact_label``), the small-step law eta/(4(1-beta)) (tr(S_pop) fpc / B + sigma^2 d)
     (dashed). Bottom: measured / exact and small-step / exact.
 
     cells: ``analysis_sgd.batch_cells`` of one (kappa, beta, sigma), restricted to the step
-    sizes to draw; dense: ``analysis_sgd.loss_vs_batch`` for those step sizes."""
+    sizes to draw; dense: ``analysis_sgd.loss_vs_batch`` for those step sizes; lambda_max
+    of H (default: from the cells)."""
     n = spec["problem_params"]["n"]
     hs = np.unique(cells["h"])
-    lmax = float((cells["h"] / cells["eta"]).iloc[0])
+    lmax = lambda_max if lambda_max else float((cells["h"] / cells["eta"]).iloc[0])
     colours = dict(zip(hs, _colours(len(hs)), strict=True))
     fig = Figure(figsize=(6.4, 6.6), layout="constrained")
     top, bot = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])

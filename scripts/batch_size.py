@@ -97,7 +97,7 @@ def make(args, spec, df):
     # (c) stationary loss vs B for a few step sizes
     drawable = cells["stochastic"] & (cells["diverged"] == 0) & ~np.isinf(cells["exact"])
     per_h = cells[drawable].groupby("h").size()
-    hs = per_h.index[per_h >= 2].to_numpy()  # step sizes with >= 2 stationary batch sizes
+    hs = per_h.index[per_h >= min(2, per_h.max())].to_numpy() if len(per_h) else per_h.index
     if args.lr:
         hs_all = np.unique(cells["h"])
         picked = _scripts.nearest(np.unique(cells["lr"]), args.lr, log=True, name="lr")
@@ -123,8 +123,11 @@ def make(args, spec, df):
         )
     elif sampling == "epoch":
         label = "exact theory (epoch, enumerated orderings)"
-    loss_fig = plots_sgd.loss_vs_batch(sub, curves, spec, label)
-    return [(heat, "batch_heatmap"), (noise, "gradient_noise"), (loss_fig, "loss_vs_batch")]
+    figures = [(heat, "batch_heatmap"), (noise, "gradient_noise")]
+    if len(hs):  # else every stochastic run diverged: no stationary loss to draw
+        loss_fig = plots_sgd.loss_vs_batch(sub, curves, spec, label, lmax)
+        figures.append((loss_fig, "loss_vs_batch"))
+    return figures
 
 
 if __name__ == "__main__":
