@@ -160,7 +160,7 @@ def stationary_loss(cells, curves, spec):
                 ms=4,
                 color="0.3",
                 mfc="white",
-                label="measured, not compared (near the edge, transient or diverged seeds)",
+                label="not compared (near the edge, or transient)",
             ),
         )
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=SMALL, frameon=False)
@@ -514,6 +514,17 @@ def gradient_noise(table, dense, spec, draws=0):
     return fig
 
 
+def _small_step_label(spec):
+    """The small-step law as drawn, for the legend."""
+    sampling = spec["problem_params"].get("sampling", "epoch")
+    if sampling == "epoch":
+        return "small-step law for random reshuffling (theory.small_step_excess_loss_epoch)"
+    fpc = "(n−B)/(n−1) · " if sampling == "subset" else ""
+    beta = "(1−β)" if spec["optimizer"] != "gd" else ""
+    sigma = " + σ²d" if "sigma" in spec["axes"] else ""
+    return f"small-step law η/4{beta} · ({fpc}tr(S_pop)/B{sigma})"
+
+
 def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=None):
     """Stationary excess loss vs batch size B, one colour per step size: measured (mean of
     the tail loss over seeds ± 1 s.e.; hollow where not comparable), exact theory (solid;
@@ -593,9 +604,7 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=Non
             color="0.3",
             lw=1.0,
             ls="--",
-            label="small-step law η/4 · tr(S_pop)(n−B)/((n−1)B)"
-            if sampling == "subset"
-            else "small-step law",
+            label=_small_step_label(spec),
         )
     )
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=SMALL, frameon=False)
