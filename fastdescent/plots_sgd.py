@@ -541,6 +541,7 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=Non
     fig = Figure(figsize=(6.4, 6.6), layout="constrained")
     top, bot = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1.0])
     has_exact = dense["exact"].notna().any()
+    has_small = dense["small"].notna().any()
     for h in hs:
         c = colours[h]
         d = dense[np.isclose(dense["eta"] * lmax, h)]
@@ -548,9 +549,11 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=Non
         if has_exact:
             ok = np.isfinite(d["exact"])
             top.plot(d["batch_size"][ok], d["exact"][ok], color=c, lw=1.6)
-        top.plot(d["batch_size"], d["small"], color=c, lw=1.0, ls="--")
+        if has_small:
+            top.plot(d["batch_size"], d["small"], color=c, lw=1.0, ls="--")
         with np.errstate(divide="ignore", invalid="ignore"):
-            bot.plot(d["batch_size"], d["small"] / ref, color=c, lw=1.0, ls="--")
+            if has_small:
+                bot.plot(d["batch_size"], d["small"] / ref, color=c, lw=1.0, ls="--")
         g = cells[(cells["h"] == h) & cells["stochastic"] & (cells["measured"] > 0)]
         g = g[(g["diverged"] == 0) & ~np.isinf(g["exact"])]  # beyond the edge: no floor
         for usable, mfc in ((True, c), (False, "white")):
@@ -566,7 +569,7 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=Non
     bot.axhline(1.0, color="0.5", lw=0.8)
     bot.set_ylim(0.0, 1.6)
     bot.set_xlabel("batch size B")
-    bot.set_ylabel("÷ exact" if has_exact else "÷ small-step law")
+    bot.set_ylabel("÷ solid line" if has_exact else "÷ small-step law")
     bot.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     sampling = spec["problem_params"].get("sampling", "epoch")
     handles = [Line2D([], [], color=colours[h], lw=2.5, label=f"{H} = {h:.3g}") for h in hs]
@@ -597,16 +600,17 @@ def loss_vs_batch(cells, dense, spec, exact_label="exact theory", lambda_max=Non
         )
     if has_exact:
         handles.append(Line2D([], [], color="0.3", lw=1.6, label=exact_label))
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color="0.3",
-            lw=1.0,
-            ls="--",
-            label=_small_step_label(spec),
+    if has_small:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                lw=1.0,
+                ls="--",
+                label=_small_step_label(spec),
+            )
         )
-    )
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=SMALL, frameon=False)
     extra = f"\nn = {n}, sampling {SAMPLING[sampling]}"
     extra += "\nnot drawn: B = n (no noise) and runs beyond the edge"
