@@ -23,7 +23,8 @@ from fastdescent.store import read_manifest
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_theory.py"
 
 
-def _spec(sampling, n, dim, batch_sizes, lrs, steps, seeds=16, optimizer="gd", beta=None):
+def _spec(sampling, n, dim, batch_sizes, lrs, steps, seeds=16, optimizer="gd", beta=None,
+          sigma=None):  # fmt: skip
     axes = {
         "lr": {"values": lrs, "relative_to": "lambda_max"},
         "kappa": {"values": [4.0]},
@@ -32,6 +33,8 @@ def _spec(sampling, n, dim, batch_sizes, lrs, steps, seeds=16, optimizer="gd", b
     }
     if beta is not None:
         axes["beta"] = {"values": beta}
+    if sigma is not None:
+        axes["sigma"] = {"values": sigma}
     return {
         "problem": "linreg", "optimizer": optimizer, "steps": steps,
         "problem_params": {"n": n, "dim": dim, "noise": 0.5, "sampling": sampling},
@@ -43,8 +46,9 @@ SPECS = {
     # the subset sweep: B = n is full batch (deterministic rows, converge); lr 2.1 > 2:
     # every B diverges (full batch: the stability limit; mini-batches: beyond the ms edge)
     "subset": _spec("subset", 48, 3, [2, 8, 48], [0.1, 0.3, 0.6, 2.1], 12000),
+    # sigma = 0.3 at B = n: the noisy quadratic's stationary loss; sigma = 0 at B = n: full batch
     "hb": _spec("subset", 32, 2, [4, 32], [0.1, 0.5], 4000, optimizer="heavy_ball",
-                beta=[0.5]),
+                beta=[0.5], sigma=[0.0, 0.3]),
     "epoch_small": _spec("epoch", 8, 2, [2, 4], [0.2, 0.5], 6000),
     "epoch_large": _spec("epoch", 48, 3, [4], [0.2], 2000, seeds=8),
 }  # fmt: skip
@@ -92,6 +96,8 @@ def test_real_sweeps_pass(sweeps, name):
     if name == "subset":
         fb = report["full batch"]
         assert fb.checked == 4 * 16 and fb.failed == 0  # lr 2.1 must diverge, the rest converge
+    if name == "hb":  # (B 4: sigma 0, 0.3; B = n: sigma 0.3) x 2 lr; B = n, sigma = 0: 2 x 16 rows
+        assert st.checked + st.skipped == 3 * 2 and report["full batch"].checked == 2 * 16
 
 
 def test_epoch_at_large_n_is_skipped_with_a_reason(sweeps):

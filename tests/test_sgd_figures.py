@@ -131,6 +131,18 @@ def test_noise_cells_by_hand(sweeps):
     assert not c[c["lr"] == 0.01]["transient"].any()
 
 
+def test_an_all_noisy_quadratic_sweep_passes_check_theory(sweeps):
+    """Every row has sigma > 0: only the stationary-loss check applies (no noiseless best
+    rate to compare), and it passes."""
+    from fastdescent.checks import check_sweep
+
+    spec, df = _load(sweeps["noisy_gd"])
+    report = check_sweep(df, spec)
+    assert report.ok, report.format()
+    assert [r.name for r in report.results] == ["divergence", "rate", "stationary loss"]
+    assert report["stationary loss"].checked == 2 * 3  # lr 0.01, 0.05, 0.2 x 2 sigma
+
+
 def test_small_step_is_the_small_eta_limit_of_the_exact_loss():
     lam = np.array([2.0, 6.0])
     for opt, beta in (("gd", None), ("heavy_ball", 0.5), ("nesterov", 0.9)):
