@@ -7,6 +7,9 @@
     report = check_landscape(fastdescent.load(DIR), read_manifest(DIR)["spec"])
     report.ok, report["rate"].failed, print(report.format())
 
+A sweep with a sigma axis (gradient noise) is checked on its sigma = 0 rows only; the
+report says how many noisy rows it left out.
+
 Pure functions, like ``fastdescent.checks`` (the quadratic checks), whose report classes
 are reused; ``scripts/check_theory.py`` dispatches on the problem. The checks, with
 m_k the listed minima, lam their Hessian eigenvalues and L_k(beta) their local stability
@@ -557,6 +560,11 @@ def check_landscape(
     for a non-landscape spec or rows that do not belong to it."""
     parsed, info = _parse(spec)
     rows = _rows(df, parsed, info)
+    noisy = 0
+    if "sigma" in rows:  # gradient noise: only the sigma = 0 rows are local theory's
+        keep = (rows["sigma"] == 0.0).to_numpy()
+        noisy = int((~keep).sum())
+        rows = rows[keep].reset_index(drop=True)
     axes = _axes(parsed)
     s = dict(tolerance_rate=tolerance_rate, rho_min=rho_min, rho_max=rho_max, worst=worst)
     s.update(decidable=decidable, equations=equations)
@@ -566,4 +574,8 @@ def check_landscape(
         _check_vanishing(rows, info, parsed, band, decidable),
         _check_symmetry(rows, info, parsed, worst),
     ]
-    return CheckReport(_header(parsed, info, len(df), tolerance_rate, band, s), results)
+    header = _header(parsed, info, len(df), tolerance_rate, band, s)
+    if noisy:
+        header.insert(2, f"{noisy:,} rows with gradient noise (sigma > 0) not checked: the "
+                         "local theory is noiseless; the sigma = 0 rows are")  # fmt: skip
+    return CheckReport(header, results)

@@ -336,10 +336,16 @@ class Engine:
             cuts = np.flatnonzero(np.diff(seeds[order])) + 1
             d = lam_table.shape[1]
             fast_ints = np.append(ints, NLN)
-            for group in np.split(order, cuts) if len(order) else ():
+            groups = np.split(order, cuts) if len(order) else []
+            # every seed's table at once (one call), or one at a time, or none (on the fly)
+            tables = build_table(np.array([seeds[g[0]] for g in groups]), spec.steps, d)
+            for k, group in enumerate(groups):
                 seed = seeds[group[0]]
-                table = build_table(np.array([seed]), spec.steps, d)
-                table = table[0] if len(table) else np.zeros((0, d))
+                if len(tables):
+                    table = tables[k]
+                else:
+                    table = build_table(np.array([seed]), spec.steps, d)
+                    table = table[0] if len(table) else np.zeros((0, d))
                 sweep_loss_noisy(group, rows, lam_index, lam_table, start, floats, fast_ints,
                                  table, np.int64(seed), *(out[k] for k in OUTPUTS),
                                  tail)  # fmt: skip

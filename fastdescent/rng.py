@@ -50,6 +50,7 @@ _TWO_PI = 2.0 * math.pi
 _2_32 = 2.0**-32
 _MASK = 0xFFFFFFFF
 TABLE_BYTES = 64 << 20  # the largest noise table a kernel builds (64 MiB)
+SERIAL_DRAWS = 1 << 18  # smaller tables are built on one thread
 
 
 @jit
@@ -111,26 +112,38 @@ def normal_pair(seed, stream, step):
     return _box_muller(w0, w1)
 
 
+@jit
+def _table_entry(seeds, stream, steps, d, out, kt):
+    """Row (k, t) = divmod(kt, steps) of the noise table."""
+    k = kt // steps
+    t = kt - k * steps
+    for b in range((d + 3) // 4):
+        z0, z1, z2, z3 = normals4(seeds[k], stream, t, b)
+        i = 4 * b
+        out[k, t, i] = z0
+        if i + 1 < d:
+            out[k, t, i + 1] = z1
+        if i + 2 < d:
+            out[k, t, i + 2] = z2
+        if i + 3 < d:
+            out[k, t, i + 3] = z3
+
+
 @jit_parallel
 def noise_table(seeds, stream, steps, d, out):
     """out[k, t, i] = normal(seeds[k], stream, t, i), t < steps, i < d; out float64 of
     shape at least (len(seeds), steps, d). Every entry is a pure function of its
     coordinates, so the parallel loop gives the same bits on any thread count."""
-    n = seeds.shape[0]
-    nb = (d + 3) // 4
-    for kt in prange(n * steps):
-        k = kt // steps
-        t = kt - k * steps
-        for b in range(nb):
-            z0, z1, z2, z3 = normals4(seeds[k], stream, t, b)
-            i = 4 * b
-            out[k, t, i] = z0
-            if i + 1 < d:
-                out[k, t, i + 1] = z1
-            if i + 2 < d:
-                out[k, t, i + 2] = z2
-            if i + 3 < d:
-                out[k, t, i + 3] = z3
+    for kt in prange(seeds.shape[0] * steps):
+        _table_entry(seeds, stream, steps, d, out, kt)
+
+
+@jit
+def noise_table_serial(seeds, stream, steps, d, out):
+    """``noise_table`` on one thread: small tables, where waking the threads costs more
+    than the draws (W1-noisy's 16,000)."""
+    for kt in range(seeds.shape[0] * steps):
+        _table_entry(seeds, stream, steps, d, out, kt)
 
 
 def table_fits(n_seeds: int, steps: int, d: int) -> bool:
@@ -145,6 +158,8 @@ def build_table(seeds, steps: int, d: int, stream: int = STREAM_NOISE) -> np.nda
     if not table_fits(len(seeds), steps, d):
         return np.zeros((0, 0, d))
     out = np.empty((len(seeds), steps, d))
-    if out.size:
+    if out.size > SERIAL_DRAWS:
         noise_table(seeds, stream, steps, d, out)
+    elif out.size:
+        noise_table_serial(seeds, stream, steps, d, out)
     return out

@@ -393,3 +393,23 @@ def test_noisy_block_is_packed_vector_code():
     ]
     print(f"{len(packed)} packed float64 instructions")
     assert len(packed) >= 15, len(packed)
+
+
+def test_check_landscape_checks_the_noiseless_rows_of_a_noisy_sweep():
+    """check_theory's landscape checks take the sigma = 0 rows (local theory is
+    noiseless) and say how many noisy rows they left out; the noisy rows' basins (set on
+    max_steps runs) are not failures."""
+    from fastdescent.checks_landscape import check_landscape
+
+    spec = noisy_spec(
+        "himmelblau", "gd", steps=600,
+        axes={"lr": {"values": [0.005]}, "sigma": {"values": [0.0, 0.5]},
+              "seed": {"values": [0, 1]}, "x0": {"start": -4.0, "stop": 4.0, "num": 4},
+              "y0": {"start": -4.0, "stop": 4.0, "num": 4}},
+    )  # fmt: skip
+    df = fastdescent.run(spec, progress=False)
+    noisy = df[df.sigma > 0]
+    assert (noisy.status == "max_steps").all() and (noisy.basin >= 0).all()
+    report = check_landscape(df, spec.to_dict())
+    assert report.ok, report.format()
+    assert "32 rows with gradient noise (sigma > 0) not checked" in report.format()
