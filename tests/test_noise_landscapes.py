@@ -98,17 +98,21 @@ def simulate_noisy(fns, optimizer, eta, beta, start, steps, sigma, seed, tail_fr
         out["status"] = "escaped" if f < f0 else "diverged"
         out["diverge_step"] = t_stop
     elif status == "converged" or sigma != 0.0:  # converged: the settling loop stops at once
-        out["basin"] = _settled_basin(fns, optimizer, eta, beta, x, y, vx, vy, grad_tol)
+        out["basin"] = _settled_basin(fns, optimizer, eta, beta, x, y, vx, vy, x0, y0,
+                                      grad_tol, radius)  # fmt: skip
     return out
 
 
-def _settled_basin(fns, optimizer, eta, beta, x, y, vx, vy, grad_tol):
-    for _ in range(SETTLE):
+def _settled_basin(fns, optimizer, eta, beta, x, y, vx, vy, x0, y0, grad_tol, radius):
+    """Without noise from (w, v): the noiseless stop rules (left: -1; converged; at most
+    SETTLE steps), then Newton's polish and the listed minimum within BASIN_DISTANCE."""
+    for k in range(SETTLE + 1):
         gx, gy = fns.grad(x, y)
         g2 = gx * gx + gy * gy
-        if not g2 <= MAX_FLOAT:
+        dx, dy = x - x0, y - y0
+        if not (dx * dx + dy * dy <= radius * radius) or not (g2 <= MAX_FLOAT):
             return -1
-        if g2 <= grad_tol * grad_tol:
+        if g2 <= grad_tol * grad_tol or k == SETTLE:
             break
         if optimizer == "gd":
             x, y = x - eta * gx, y - eta * gy
@@ -383,7 +387,7 @@ def test_noisy_block_is_packed_vector_code():
     if not numba.config.ENABLE_AVX:
         pytest.skip("no AVX on this machine")
     nl = 32
-    state = tuple(np.zeros(nl) for _ in range(13))
+    state = tuple(np.zeros(nl) for _ in range(14))
     nz = (np.zeros((block.B, nl)), np.zeros((block.B, nl)))
     args = (nl, state, np.zeros(nl, np.int64), np.ones(nl, np.bool_), np.array([1.0, 100.0]))
     _rosenbrock_gd_noisy_block(*args, nz)

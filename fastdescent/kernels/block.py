@@ -104,8 +104,10 @@ def block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
 def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, tail):
     """``block`` with gradient noise and the tail's excess loss (``lanes`` docstring).
 
-    L has the 9 arrays of ``block`` and 4 more: sigma, and the tail accumulators count,
-    mean, M2 (Welford) of f(w_t) - fmin over the states t >= tail_from a lane reaches
+    L has the 9 arrays of ``block`` and 5 more: sigma, the tail accumulators count,
+    mean, M2 (Welford), and the step limit of each lane (steps; a noisy run settling
+    without noise after max_steps: steps + SETTLE, ``lanes``). The tail sums are of
+    f(w_t) - fmin over the states t >= tail_from a lane reaches
     (non-finite values left out); tail = (tail_from, fmin). nz = (nxb, nyb), each (B, nl):
     the normals of the lane's steps
     t0 .. t0 + B - 1 (t0 its step at the block's start), row s for step t0 + s. A lane
@@ -113,7 +115,7 @@ def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, ta
     with sigma = 0 runs exactly the operations of ``block``.
     """
     xs, ys, vxs, vys, x0s, y0s, etas, betas = L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]
-    sigs, ans, ams, aqs = L[9], L[10], L[11], L[12]
+    sigs, ans, ams, aqs, lims = L[9], L[10], L[11], L[12], L[13]
     nxb, nyb = nz
     tail_from, fmin = tail
     for s in range(B):
@@ -132,7 +134,7 @@ def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, ta
             dy = y - y0s[lane]
             left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
             conv = (g2 <= gtol2) & (not noisy)
-            stop = on & (left | conv | (t >= steps))
+            stop = on & (left | conv | (t >= lims[lane]))
             go = on & (not stop)
             # the tail: Welford's update with the excess loss of state t
             e = dispatch.value(problem, x, y, c) - fmin

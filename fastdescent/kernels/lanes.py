@@ -52,14 +52,16 @@ Gradient noise (a ``sigma`` axis; ``sweep_lanes_noisy``, ``block.block_noisy``):
   Leaving the radius is ``escaped`` / ``diverged`` as without noise, and diverge_step is
   the step it left at (the saddle's escape time).
 - rate: NaN (a noisy run has no linear window).
-- basin of a noisy ``max_steps`` run: where it settles with the noise switched off. From
-  its final state (w, v) up to SETTLE noiseless steps of its own iteration (eta, beta),
-  until |grad f| <= grad_tol (or the gradient is not finite: -1), then the polish and the
-  test of a converged run (the listed minimum within BASIN_DISTANCE of w*, the Hessian
-  there without a negative eigenvalue; else -1). So basin is the noiseless iteration's
-  basin of attraction of the final point (which well a run that hopped ended in);
-  SETTLE steps may not suffice at a very small eta far from a minimum (then -1 unless
-  Newton's polish lands within BASIN_DISTANCE). Escaped and diverged runs: -1.
+- basin of a noisy ``max_steps`` run: where it settles with the noise switched off. The
+  lane goes on from its final state (w, v) without noise, under the stop rules of a
+  noiseless run (converged at grad_tol, left the radius around w_0 or not finite, at
+  most SETTLE more steps), in the vectorised block like any other lane; then, unless it
+  left, the polish and the test of a converged run from where it stopped (the listed
+  minimum within BASIN_DISTANCE of w*, the Hessian there without a negative eigenvalue;
+  else -1). So basin is the noiseless iteration's basin of attraction of the final point
+  (which well a run that hopped ended in); SETTLE steps may not suffice at a very small
+  eta far from a minimum (then -1 unless Newton's polish lands within BASIN_DISTANCE).
+  The row's other columns are those at max_steps. Escaped and diverged runs: -1.
 - loss_tail_mean, loss_tail_std (every row of a noisy sweep, sigma = 0 ones too): mean
   and standard deviation (Welford; population form sqrt(M2 / n)) of the excess loss
   f(w_t) - f_min over the states t = steps - ceil(tail * steps) + 1 .. steps that the run
@@ -99,7 +101,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit, jit_parallel
-from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_FLOAT, MAX_STEPS, fit_rate
+from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_STEPS, fit_rate
 from ..rng import STREAM_NOISE, normal_pair
 from . import dispatch
 from ._tiles import fetch_add, scramble
@@ -254,22 +256,6 @@ def _basin(problem, sx, sy, c):
 
 
 @jit
-def _settle(problem, optimizer, x, y, vx, vy, eta, beta, gtol2, c):
-    """A noisy run's end point with the noise switched off: up to SETTLE noiseless steps
-    of its own iteration from its final state (w, v), until |grad f| <= grad_tol; then
-    polished (``_polish``). NaN if the gradient is not finite on the way."""
-    for _ in range(SETTLE):
-        gx, gy = dispatch.grad(problem, x, y, c)
-        g2 = gx * gx + gy * gy
-        if not (g2 <= MAX_FLOAT):
-            return math.nan, math.nan
-        if g2 <= gtol2:
-            break
-        x, y, vx, vy = advance(problem, optimizer, x, y, vx, vy, gx, gy, eta, beta, c)
-    return _polish(problem, x, y, c)
-
-
-@jit
 def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, status,
             iout, fout, wx, wy, z, vx, vy, sigma, gtol2):  # fmt: skip
     """Write row j of a run that stopped at step t at (x, y), velocity (vx, vy) (module
@@ -287,10 +273,7 @@ def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, s
         status[j] = ESCAPED if f < f0 else DIVERGED
         iout[I_DIVERGE, j] = t
     elif kind == MAXED:
-        status[j] = MAX_STEPS
-        if sigma != 0.0:
-            sx, sy = _settle(problem, optimizer, x, y, vx, vy, eta, beta, gtol2, c)
-            iout[I_BASIN, j] = _basin(problem, sx, sy, c)
+        status[j] = MAX_STEPS  # noisy: the basin comes after the lane settles (run_tile)
     else:
         status[j] = CONVERGED
         sx, sy = _polish(problem, x, y, c)
@@ -301,7 +284,7 @@ def _finish(problem, optimizer, order, j, kind, x, y, t, f0, ck, eta, beta, c, s
 # the lane state: a tuple L of 1-D arrays of length nl (separate arrays: LLVM vectorises
 # loops over them; rows of one 2-D array ran 5x slower); the last four are read by the
 # noisy block only
-L_X, L_Y, L_VX, L_VY, L_X0, L_Y0, L_ETA, L_BETA, L_F0, L_SIG, L_AN, L_AM, L_AQ = range(13)
+L_X, L_Y, L_VX, L_VY, L_X0, L_Y0, L_ETA, L_BETA, L_F0, L_SIG, L_AN, L_AM, L_AQ, L_LIM = range(14)
 
 
 @jit
@@ -313,6 +296,12 @@ def _fill_noise(lane, j, t0, steps, noise, nxb, nyb):
     two = table.shape[2] == 2  # 1-D problems: y stays 0, no noise on it
     k = seed_index[j]
     seed = seeds[j]
+    if not on_the_fly and two and t0 + B <= steps:  # the common case: a plain copy
+        rows = table[k]
+        for s in range(B):
+            nxb[s, lane] = rows[t0 + s, 0]
+            nyb[s, lane] = rows[t0 + s, 1]
+        return
     for s in range(B):
         t = t0 + s
         zx, zy = 0.0, 0.0
@@ -338,10 +327,11 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
     L = (
         np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl),
         np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl),
-        np.zeros(nl),
+        np.zeros(nl), np.zeros(nl),
     )  # fmt: skip
     xs, ys, vxs, vys, x0s, y0s, etas, betas, f0s = L[:9]
-    sigs, ans, ams, aqs = L[9:]
+    sigs, ans, ams, aqs, lims = L[9:]
+    settling = np.zeros(nl, np.bool_)  # a noisy run past max_steps, settling without noise
     ts = np.zeros(nl, np.int64)
     live = np.zeros(nl, np.bool_)
     row = np.full(nl, -1, np.int64)
@@ -358,22 +348,38 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
         busy = 0
         for lane in range(nl):
             j = row[lane]
-            if j >= 0 and not live[lane]:
+            if j >= 0 and not live[lane] and settling[lane]:
+                # a noisy run's settling ended: its basin (the row's other columns are out)
+                kind = stop_kind(problem, xs[lane], ys[lane], x0s[lane], y0s[lane], ts[lane],
+                                 int(lims[lane]), gtol2, r2, c)  # fmt: skip
+                if kind != LEFT:
+                    sx, sy = _polish(problem, xs[lane], ys[lane], c)
+                    iout[I_BASIN, j] = _basin(problem, sx, sy, c)
+                settling[lane] = False
+                row[lane] = -1
+            elif j >= 0 and not live[lane]:
                 kind = stop_kind(problem, xs[lane], ys[lane], x0s[lane], y0s[lane], ts[lane],
                                  steps, gtol2, r2, c)  # fmt: skip
-                if kind == CONV and sigs[lane] != 0.0:
+                noisy = sigs[lane] != 0.0
+                if kind == CONV and noisy:
                     kind = MAXED  # a noisy lane never converges: it stopped at max_steps
                 _finish(
                     problem, optimizer, order, j, kind, xs[lane], ys[lane], ts[lane],
                     f0s[lane], ck_prev[lane], etas[lane], betas[lane], c, status, iout, fout,
                     wx, wy, z, vxs[lane], vys[lane], sigs[lane], gtol2,
                 )  # fmt: skip
+                row[lane] = -1
                 if noise is not None:
                     tail = noise[3]
                     count = ans[lane]
                     tail[0, j] = ams[lane] if count > 0 else math.nan
                     tail[1, j] = math.sqrt(aqs[lane] / count) if count > 0 else math.nan
-                row[lane] = -1
+                    if noisy and kind == MAXED:  # settle: noiseless, up to SETTLE steps
+                        settling[lane] = True
+                        sigs[lane] = 0.0
+                        lims[lane] = ts[lane] + SETTLE
+                        live[lane] = True
+                        row[lane] = j
             if row[lane] < 0 and nxt < r1:
                 j = nxt
                 nxt += 1
@@ -386,6 +392,7 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
                 if noise is not None:
                     sigs[lane] = rows[ROW_SIGMA, j]
                     ans[lane], ams[lane], aqs[lane] = 0.0, 0.0, 0.0
+                    lims[lane] = steps
                 ts[lane], live[lane] = 0, True
                 ck_cur[lane, 0], ck_cur[lane, 1] = x, y
                 ck_cur[lane, 2], ck_cur[lane, 3], ck_cur[lane, 4] = 0.0, 0.0, 0.0
