@@ -62,7 +62,7 @@ def test_interface(name):
     assert mod.CODE == CODES[name]
     assert mod.STOP_RULE == "grad"
     assert mod.UNBOUNDED_BELOW is (name == "saddle")
-    assert mod.axes_used(params) == ("x0", "y0")[: mod.DIM]
+    assert mod.axes_used(params) == (*("x0", "y0")[: mod.DIM], "sigma")  # sigma: noise
     assert c.dtype == np.float64 and c.ndim == 1 and c.flags.c_contiguous
     assert len(params["start"]) == mod.DIM
     # JSON-serialisable and a fixed point
