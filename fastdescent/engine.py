@@ -330,13 +330,20 @@ class Engine:
                 for k in OUTPUTS:
                     out[k][idx] = sub[k]
                 tail[:, idx] = sub_tail
-            # the noisy rows grouped by seed (stable: grid order within a seed)
+            # the noisy rows grouped by seed, in grid order within a seed: a mask per seed
+            # value when there are few (one pass each), else a stable sort
             order = np.flatnonzero(noisy)
-            order = order[np.argsort(seeds[order], kind="stable")]
-            cuts = np.flatnonzero(np.diff(seeds[order])) + 1
+            values = np.unique(spec.axis_values("seed"))
+            if len(values) <= 16:
+                noisy_seeds = seeds[order]
+                groups = [order[noisy_seeds == v] for v in values]
+                groups = [g for g in groups if len(g)]
+            else:
+                order = order[np.argsort(seeds[order], kind="stable")]
+                cuts = np.flatnonzero(np.diff(seeds[order])) + 1
+                groups = np.split(order, cuts) if len(order) else []
             d = lam_table.shape[1]
             fast_ints = np.append(ints, NLN)
-            groups = np.split(order, cuts) if len(order) else []
             # every seed's table at once (one call), or one at a time, or none (on the fly)
             tables = build_table(np.array([seeds[g[0]] for g in groups]), spec.steps, d)
             for k, group in enumerate(groups):
