@@ -9,7 +9,7 @@ The group holds the noisy kernel (``Engine.kernel``: the lane path, noisy rows o
 ``lanes_loss.sweep_loss_noisy``, one seed at a time, with that seed's noise table) and, in
 the same run, noiseless W1's kernel (the explicit-SIMD path), so that the ratio of their
 costs per trajectory-step is taken under the same conditions. ``test_w1_noisy_generator``
-times the generator: building the noise tables (``rng.noise_table``, the draws W1-noisy
+times the generator: building the noise tables (``rng.build_table``, the draws W1-noisy
 needs: 8 seeds x 1000 steps x 2) and drawing on the fly (``rng.normals4`` per block of
 four normals, one thread). The summary prints ns per trajectory-step, the ratio to W1 and
 ns per normal draw. In the ordinary test run each body runs once on a 1/16-size grid (a
@@ -127,17 +127,17 @@ def test_w1_kernel_same_session(benchmark, w1_plain, full_size):
 
 @pytest.mark.benchmark(group="momentum|w1-noisy")
 def test_w1_noisy_generator(benchmark, full_size):
-    """The generator: W1-noisy's noise tables (8 seeds x 1000 steps x 2 normals, built in
-    parallel), and normals drawn on the fly (normals4, one thread)."""
+    """The generator: W1-noisy's noise tables (8 seeds x 1000 steps x 2 normals, built as
+    the engine builds them, ``rng.build_table``), and normals drawn on the fly (normals4,
+    one thread)."""
     seeds = np.arange(SEEDS, dtype=np.int64)
     steps = 1000
-    out = np.empty((SEEDS, steps, 2))
-    rng.noise_table(seeds, rng.STREAM_NOISE, steps, 2, out)  # compile
-    times = []
+    out = rng.build_table(seeds, steps, 2)  # compile; as the engine builds it (one thread
+    times = []  # below rng.SERIAL_DRAWS draws: W1-noisy's 16,000)
     with _threads(THREADS):
-        benchmark.pedantic(
-            _timing(rng.noise_table, times),
-            args=(seeds, rng.STREAM_NOISE, steps, 2, out),
+        out = benchmark.pedantic(
+            _timing(rng.build_table, times),
+            args=(seeds, steps, 2),
             rounds=20 if full_size else 1,
         )
     table_ns = float(np.median(times)) / out.size * 1e9
@@ -183,6 +183,6 @@ def test_w1_noisy_summary():
                      f"{_FIGURES['plain_cpu']:.3f} ns = {cpu:.2f}x")  # fmt: skip
     if "table" in _FIGURES:
         table, fly = _FIGURES["table"], _FIGURES["fly"]
-        lines.append(f"generator: {table:.2f} ns per normal (tables, {THREADS} threads), "
+        lines.append(f"generator: {table:.2f} ns per normal (rng.build_table), "
                      f"{fly:.2f} ns on the fly (1 thread)")  # fmt: skip
     print("\n" + "\n".join(lines))
