@@ -105,11 +105,17 @@ def normal(seed, stream, step, component):
 
 
 @jit
+def _pair(seed, stream, step, block):
+    """normals4(seed, stream, step, block)'s first two draws, with one Box-Muller."""
+    seed = types.uint64(seed)
+    w0, w1, _, _ = philox4x32(step, block, stream, 0, seed, seed >> types.uint64(32))
+    return _box_muller(w0, w1)
+
+
+@jit
 def normal_pair(seed, stream, step):
     """Components 0 and 1 of (seed, stream, step): normals4's first two draws."""
-    seed = types.uint64(seed)
-    w0, w1, _, _ = philox4x32(step, 0, stream, 0, seed, seed >> types.uint64(32))
-    return _box_muller(w0, w1)
+    return _pair(seed, stream, step, 0)
 
 
 @jit
@@ -118,8 +124,12 @@ def _table_entry(seeds, stream, steps, d, out, kt):
     k = kt // steps
     t = kt - k * steps
     for b in range((d + 3) // 4):
-        z0, z1, z2, z3 = normals4(seeds[k], stream, t, b)
         i = 4 * b
+        if i + 2 >= d:  # only the first pair is needed (d = 2: half the cost)
+            z0, z1 = _pair(seeds[k], stream, t, b)
+            z2, z3 = 0.0, 0.0
+        else:
+            z0, z1, z2, z3 = normals4(seeds[k], stream, t, b)
         out[k, t, i] = z0
         if i + 1 < d:
             out[k, t, i + 1] = z1
