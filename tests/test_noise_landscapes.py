@@ -417,3 +417,20 @@ def test_check_landscape_checks_the_noiseless_rows_of_a_noisy_sweep():
     report = check_landscape(df, spec.to_dict())
     assert report.ok, report.format()
     assert "32 rows with gradient noise (sigma > 0) not checked" in report.format()
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5, 8])
+def test_noise_tables_hold_rngs_normals(d):
+    """rng.noise_table (parallel), noise_table_serial and build_table: entry [k, t, i] is
+    rng.normal(seed_k, STREAM_NOISE, t, i), bit for bit (d = 2 takes one Box-Muller per
+    step, the others normals4); build_table refuses what exceeds TABLE_BYTES."""
+    seeds = np.array([0, 3, 2**33 + 1], dtype=np.int64)
+    steps = 40
+    want = np.array([[[rng.normal(s, rng.STREAM_NOISE, t, i) for i in range(d)]
+                      for t in range(steps)] for s in seeds])  # fmt: skip
+    par, ser = np.empty((3, steps, d)), np.empty((3, steps, d))
+    rng.noise_table(seeds, rng.STREAM_NOISE, steps, d, par)
+    rng.noise_table_serial(seeds, rng.STREAM_NOISE, steps, d, ser)
+    for got in (par, ser, rng.build_table(seeds, steps, d)):
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert rng.table_fits(3, steps, d) and not rng.table_fits(rng.TABLE_BYTES // 8, 2, d)
