@@ -75,7 +75,9 @@ LANDSCAPE_CHECKS = {
     "rate": "local rate vs theory",
     "vanishing": "basins vanish at limit",
     "symmetry": "symmetric basin areas",
+    "escape": "noisy escape time vs theory",
 }
+MIN_SEEDS = 8  # noisy grid points need this many seeds for a standard error
 BASIN_DISTANCE = 1e-3  # as kernels.lanes.BASIN_DISTANCE (not imported: no kernel import)
 
 
@@ -493,6 +495,9 @@ def _check_symmetry(rows, info, parsed, worst) -> CheckResult:
                 {"eta": bm.eta, "beta": bm.beta, "pair": f"{k}, {k2}", "n_k": n1, "n_k'": n2,
                  "allowed": tol, "error": diff, "ok": abs(n1 - n2) <= tol}
             )  # fmt: skip
+    if not items:
+        notes = ["skipped: no noiseless rows (the noisy ones are not local theory's)"]
+        return _result("symmetry", 0, 0, 0, [], pd.DataFrame(), notes)
     table = pd.DataFrame(items)
     failed = int((~table["ok"]).sum())
     if parsed.optimizer == "gd":
@@ -505,6 +510,37 @@ def _check_symmetry(rows, info, parsed, worst) -> CheckResult:
         "worst panels:",
     ]
     return _result("symmetry", len(table), failed, 0, errors, shown.drop(columns="ok"), notes)
+
+
+def _check_escape(df, parsed, worst) -> CheckResult:
+    """Saddle with gradient noise: per grid point started on the stable manifold (y0 = 0)
+    with >= MIN_SEEDS seeds, all escaped, the mean escape step (``diverge_step``) against
+    theory.escape_steps, within max(3 standard errors, 1 %)."""
+    from .analysis_landscape_noise import escape_table
+
+    if "diverge_step" not in df:
+        return _result("escape", 0, 0, 0, [], pd.DataFrame(), ["skipped: no diverge_step column"])
+    table = escape_table(df, parsed.to_dict())
+    if table.empty:
+        notes = ["skipped: no noisy run started on the stable manifold (y0 = 0)"]
+        return _result("escape", 0, 0, 0, [], pd.DataFrame(), notes)
+    ok_rows = (table["runs"] >= MIN_SEEDS) & (table["escaped"] == 1.0)
+    skipped = int((~ok_rows).sum())
+    table = table[ok_rows].copy()
+    table["error"] = (table["mean_steps"] / table["theory"] - 1.0).abs()
+    allowed = np.maximum(3 * table["se"] / table["theory"], 0.01)
+    table["ok"] = table["error"] <= allowed
+    failed = int((~table["ok"]).sum())
+    shown = table.iloc[np.argsort(-(table["error"].to_numpy()), kind="stable")[:worst]]
+    notes = [
+        "per grid point: the mean escape step over seeds of runs started at y0 = 0 vs "
+        "theory.escape_steps (curvature -2 along y, radius stop.radius); error = "
+        "|mean / theory - 1| <= max(3 s.e. / theory, 0.01)",
+        f"skipped: {skipped} points with fewer than {MIN_SEEDS} seeds or a run that did not escape",
+        "worst points:",
+    ]
+    return _result("escape", len(table), failed, skipped, table["error"].to_numpy(),
+                   shown.drop(columns="ok"), notes)  # fmt: skip
 
 
 # ---------------------------------------------------------------- the report
@@ -541,6 +577,15 @@ def _header(parsed, info, rows_n, tolerance_rate, band, s) -> list[str]:
     return out
 
 
+def _noisy_rows(df, rows, keep, parsed) -> pd.DataFrame:
+    """The noisy rows with what the escape table reads: eta, beta, sigma, y0, status,
+    diverge_step."""
+    noisy = rows[~keep].copy()
+    if "diverge_step" in df:
+        noisy["diverge_step"] = df["diverge_step"].to_numpy()[~keep]
+    return noisy.reset_index(drop=True)
+
+
 def check_landscape(
     df: pd.DataFrame,
     spec,
@@ -561,9 +606,12 @@ def check_landscape(
     parsed, info = _parse(spec)
     rows = _rows(df, parsed, info)
     noisy = 0
+    escape = []
     if "sigma" in rows:  # gradient noise: only the sigma = 0 rows are local theory's
         keep = (rows["sigma"] == 0.0).to_numpy()
         noisy = int((~keep).sum())
+        if info.name == "saddle" and noisy:  # the escape time has its own theory
+            escape = [_check_escape(_noisy_rows(df, rows, keep, parsed), parsed, worst)]
         rows = rows[keep].reset_index(drop=True)
     axes = _axes(parsed)
     s = dict(tolerance_rate=tolerance_rate, rho_min=rho_min, rho_max=rho_max, worst=worst)
@@ -573,9 +621,11 @@ def check_landscape(
         _check_rate(rows, info, parsed.optimizer, parsed.stop["grad_tol"], band, axes, s),
         _check_vanishing(rows, info, parsed, band, decidable),
         _check_symmetry(rows, info, parsed, worst),
+        *escape,
     ]
     header = _header(parsed, info, len(df), tolerance_rate, band, s)
     if noisy:
-        header.insert(2, f"{noisy:,} rows with gradient noise (sigma > 0) not checked: the "
+        what = "checked by their escape time" if escape else "not checked"
+        header.insert(2, f"{noisy:,} rows with gradient noise (sigma > 0) {what}: the "
                          "local theory is noiseless; the sigma = 0 rows are")  # fmt: skip
     return CheckReport(header, results)

@@ -95,3 +95,19 @@ def test_script_writes_the_escape_figure_and_refuses_other_sweeps(saddle, tmp_pa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no gradient noise" in err
     assert main([str(tmp_path / "missing")]) == 2
+
+
+def test_check_theory_checks_the_escape_time_and_fails_doctored_data(saddle):
+    from fastdescent.checks_landscape import check_landscape
+
+    out, spec = saddle
+    df = fastdescent.load(out)
+    report = check_landscape(df, spec)
+    escape = next(r for r in report.results if r.name == "escape")
+    assert report.ok and escape.checked == 2 and escape.failed == 0
+    bad = df.copy()
+    bad["diverge_step"] = np.where(bad.sigma > 0, (bad.diverge_step * 1.1).astype(np.int32),
+                                   bad.diverge_step)  # fmt: skip
+    report = check_landscape(bad, spec)
+    assert not report.ok
+    assert next(r for r in report.results if r.name == "escape").failed == 2

@@ -17,8 +17,8 @@ import pytest
 from helpers import assert_same_numbers
 from naive import BASIN_DISTANCE as NAIVE_BASIN_DISTANCE
 from naive import EIG_RTOL, MAX_FLOAT, _polish_naive, eig2, simulate_landscape
+from naive_rng import MASK, philox_python
 from test_lanes import LANDSCAPES, OPTIMIZERS, RATE_RTOL, Fns, _start_axes
-from test_rng import MASK, philox_python
 
 import fastdescent
 from fastdescent import rng
