@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every example sweep in scripts/sweeps/, every figure, and the check against theory.
 # Figures go to results/figures/<sweep>/; the README's copies to results/figures/readme/.
-# About two minutes on two cores (the landscape sweeps compile their kernels once).
+# A few minutes on two cores (the landscape sweeps compile their kernels once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -24,6 +24,8 @@ for spec in scripts/sweeps/*.toml; do
         if grep -qE '^kappa ' "$spec"; then
             python scripts/rate_vs_kappa.py "$dir"
         fi
+    elif grep -qE '^sigma ' "$spec"; then  # a noisy landscape: escape or basin hopping
+        python scripts/landscape_noise.py "$dir"
     else  # a landscape: where the runs end; basin maps over a start grid
         python scripts/landscape.py "$dir"
         if grep -qE '^x0 ' "$spec" && grep -qE '^y0 ' "$spec"; then
@@ -34,7 +36,8 @@ for spec in scripts/sweeps/*.toml; do
 done
 mkdir -p results/figures/readme
 for fig in momentum/rate_heatmaps momentum/divergence_boundary momentum/rate_vs_kappa \
-           course_gd/lr_sweep; do
+           course_gd/lr_sweep noisy_heavy_ball/stationary_loss batch_size/batch_heatmap \
+           batch_size/gradient_noise saddle_noise/escape_time multimodal_noise/basin_occupancy; do
     cp "results/figures/$fig.png" "results/figures/readme/${fig//\//_}.png"
 done
 # one small picture per landscape (drawn again at a lower resolution: < 150 KB each)

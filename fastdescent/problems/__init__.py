@@ -18,6 +18,9 @@ and, where the problem has a Hessian spectrum,
 - ``lambda_range(kappa, params) -> (lambda_min, lambda_max)``, needed by
   ``lr = {..., relative_to = "lambda_max"}``.
 
+``linreg`` (least squares on synthetic data, mini-batches; ``problems/linreg.py``) runs
+on its own kernel (``kernels/minibatch.py``, ``linreg_engine.py``).
+
 Landscapes (multimodal, saddle, rosenbrock, donut, wells, himmelblau, camel, quartic;
 DESIGN 1.4) are 2-D test functions (quartic: 1-D) of the coordinates x, y, with the
 shared parts in ``_landscape``. Each module's docstring gives the formula, gradient and
@@ -25,8 +28,8 @@ Hessian, the parameters and their defaults, the minima (index, location, value, 
 eigenvalues) and how they were obtained, the saddles and maxima, and the stop rule.
 A landscape module exposes, besides ``normalise_params`` (the start point is
 ``problem_params.start``, a list of DIM floats; unknown keys are an error),
-``axes_used`` (("x0", "y0"); quartic ("x0",)) and ``check_start`` (loss and gradient
-finite at the start and over the box the x0 / y0 axes span):
+``axes_used`` (("x0", "y0", "sigma"); quartic ("x0", "sigma")) and ``check_start`` (loss
+and gradient finite at the start and over the box the x0 / y0 axes span):
 - ``DIM`` (2, quartic 1); ``CODE``, the small int the kernels dispatch on (multimodal 1,
   saddle 2, rosenbrock 3, donut 4, wells 5, himmelblau 6, camel 7, quartic 8);
   ``STOP_RULE = "grad"`` (converged when |grad f(w_t)| <= stop.grad_tol; left when
