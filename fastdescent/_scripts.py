@@ -181,15 +181,15 @@ def representative(grid, targets, n_max, log=False):
     return np.sort(picks[:n_max])
 
 
-def main(prog, doc, add_arguments, make, argv=None, kind="quadratic"):
-    """Parse, open the sweep (``open_sweep(DIR, kind)``), call ``make(args, spec, df) ->
-    [(figure, stem), ...]`` and save each figure. Returns the exit status: 0, or 2 for a
-    user error."""
+def main(prog, doc, add_arguments, make, argv=None, kind="quadratic", opener=None):
+    """Parse, open the sweep (``opener(DIR)``, by default ``open_sweep(DIR, kind)``), call
+    ``make(args, spec, df) -> [(figure, stem), ...]`` and save each figure. Returns the
+    exit status: 0, or 2 for a user error."""
     p = parser(prog, doc)
     add_arguments(p)
     args = p.parse_args(argv)
     try:
-        spec, df = open_sweep(args.dir, kind)
+        spec, df = opener(args.dir) if opener else open_sweep(args.dir, kind)
         figures = make(args, spec, df)
     except UserError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

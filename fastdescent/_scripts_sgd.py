@@ -4,7 +4,6 @@ one-line errors with exit status 2, same output paths)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,21 +99,7 @@ def pick(df, column, wanted, name, log=False):
 
 
 def main(prog, doc, add_arguments, make, kind, argv=None):
-    """As ``_scripts.main`` for the stochastic figures: parse, open the sweep
-    (``open_sweep(DIR, kind)``), ``make(args, spec, df) -> [(figure, stem), ...]``, save."""
-    p = _scripts.parser(prog, doc)
-    add_arguments(p)
-    args = p.parse_args(argv)
-    try:
-        spec, df = open_sweep(args.dir, kind)
-        figures = make(args, spec, df)
-    except UserError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        for fig, stem in figures:
-            _scripts.save(fig, args, spec, stem)
-    except OSError as exc:
-        print(f"{prog}: error: cannot write the figure: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    """``_scripts.main`` for the stochastic figures: the sweep opened by
+    ``open_sweep(DIR, kind)``."""
+    return _scripts.main(prog, doc, add_arguments, make, argv,
+                         opener=lambda directory: open_sweep(directory, kind))  # fmt: skip

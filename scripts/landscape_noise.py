@@ -110,17 +110,7 @@ def make(args, spec, df):
 
 
 def main(argv=None):
-    p = _scripts.parser(PROG, __doc__)
-    args = p.parse_args(argv)
-    try:
-        spec, df = open_sweep(args.dir)
-        figures = make(args, spec, df)
-    except _scripts.UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    for fig, stem in figures:
-        _scripts.save(fig, args, spec, stem)
-    return 0
+    return _scripts.main(PROG, __doc__, lambda p: None, make, argv, opener=open_sweep)
 
 
 if __name__ == "__main__":
