@@ -72,6 +72,48 @@ def _layer(ax, m, mask, colour):
         _mesh(ax, m, np.ma.masked_where(~mask, np.ones(mask.shape)), cmap=ListedColormap([colour]))
 
 
+def _label_places(cs, m, avoid, margin=0.07):
+    """One label position per contour level: the vertex of its longest piece farthest
+    (in axes fractions) from the frame and from the theory optimum ``avoid`` (arrays x,
+    y: the star, or GD's optimum line), so that no label is clipped by the frame or drawn
+    on the optimum; none for a level whose every vertex lies within ``margin`` of the
+    frame. Labels are drawn horizontal (a label along a near-vertical contour would
+    otherwise read upside down)."""
+    x0, x1 = float(np.min(m.h_edges)), float(np.max(m.h_edges))
+    y0, y1 = float(np.min(m.y_edges)), float(np.max(m.y_edges))
+
+    def frac(x, y):
+        with np.errstate(all="ignore"):
+            fx = np.log(x / x0) / np.log(x1 / x0) if m.x_log else (x - x0) / (x1 - x0)
+            fy = np.log(y / y0) / np.log(y1 / y0) if m.y_log else (y - y0) / (y1 - y0)
+        return np.asarray(fx, dtype=np.float64), np.asarray(fy, dtype=np.float64)
+
+    ox, oy = frac(*avoid)
+    keep = np.isfinite(ox) & np.isfinite(oy)
+    ox, oy = ox[keep], oy[keep]
+    places = []
+    for segs in cs.allsegs:
+        best, where = -np.inf, None
+        for seg in segs:
+            if len(seg) < 2:
+                continue
+            fx, fy = frac(seg[:, 0], seg[:, 1])
+            edge = np.minimum.reduce([fx, 1 - fx, fy, 1 - fy])
+            if len(ox):
+                near = np.hypot(fx[:, None] - ox[None, :], fy[:, None] - oy[None, :]).min(axis=1)
+            else:
+                near = np.ones(len(fx))
+            score = np.where(edge >= margin, np.minimum(edge, 0.5 * near), np.nan)
+            if not np.isfinite(score).any():
+                continue
+            k = int(np.nanargmax(score))
+            if score[k] > best:
+                best, where = score[k], (float(seg[k, 0]), float(seg[k, 1]))
+        if where is not None:
+            places.append(where)
+    return places
+
+
 def _draw_map(ax, m, ov, vmax, levels):
     _mesh(ax, m, np.ma.masked_invalid(m.decades), cmap="viridis", norm=Normalize(0.0, vmax))
     _layer(ax, m, m.diverged, DIVERGED)
@@ -82,8 +124,11 @@ def _draw_map(ax, m, ov, vmax, levels):
         cs = ax.contour(m.h, ys, d, levels=levels[0], colors="white", linewidths=0.9)
         cs.set(path_effects=THIN)
         fmt = dict(zip(cs.levels, levels[1], strict=True))
-        for t in ax.clabel(cs, fmt=fmt, fontsize=SMALL, inline_spacing=2):
-            t.set(color="black", path_effects=HALO)
+        avoid = (np.atleast_1d(ov["opt_h"]), np.atleast_1d(ov["opt_y"]))
+        places = _label_places(cs, m, avoid)
+        if places:
+            for t in ax.clabel(cs, fmt=fmt, fontsize=SMALL, inline=False, manual=places):
+                t.set(color="black", path_effects=HALO, rotation=0)
     reg = ov.get("regions")
     if reg is not None:
         for k in range(3):

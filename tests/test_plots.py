@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.image
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.text import Text
@@ -348,3 +349,23 @@ def test_bad_option_exits_2(sweeps, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "invalid choice: 'gif'" in err
+
+
+def test_iso_rate_labels_are_upright_and_inside_their_panel(sweeps):
+    """Contour labels are horizontal (never upside down along a near-vertical contour)
+    and lie at least 7 % of the panel inside its frame (never clipped)."""
+    n_labels = 0
+    for fig in _all_figures(sweeps)[::4]:  # the rate heatmaps of hb, nag, gd
+        fig.canvas.draw()
+        for ax in fig.axes:
+            box = ax.get_window_extent()
+            for t in ax.texts:
+                if not t.get_text().replace(".", "").isdigit():
+                    continue
+                n_labels += 1
+                assert t.get_rotation() == 0.0
+                x, y = ax.transData.transform(t.get_position())
+                fx, fy = (x - box.x0) / box.width, (y - box.y0) / box.height
+                assert 0.06 <= fx <= 0.94 and 0.06 <= fy <= 0.94, (t.get_text(), fx, fy)
+        plt.close(fig)
+    assert n_labels >= 3
