@@ -27,7 +27,7 @@ from .store import SweepDirError, read_manifest
 from .theory import OPTIMIZERS
 
 #: columns the figures read; axis columns are added per sweep
-COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "rate", "loss0", "final_loss"]
+COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "steps", "rate", "loss0", "final_loss"]
 #: ... for landscape sweeps (1-D problems have no y_final)
 LANDSCAPE_COLUMNS = ["eta", "status", "steps", "rate", "loss0", "final_loss", "basin"]
 LANDSCAPE_COLUMNS += ["x_final", "y_final"]

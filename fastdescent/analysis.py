@@ -51,7 +51,8 @@ def cells(df, spec):
     Returns a DataFrame with float64 columns kappa (lambda_max / lambda_min when the
     sweep has no kappa axis), beta (0 without a beta axis), lr, h = eta * lambda_max,
     lambda_min, lambda_max, rate (median over seeds of the non-diverged runs; NaN if
-    all diverged), loss_ratio (median of final_loss / loss0; inf if diverged) and bool
+    all diverged), loss_ratio (median of final_loss / loss0; inf if diverged), steps
+    (median steps of the converged runs: steps to the tolerance; NaN if none) and bool
     columns diverged (any seed) and unstable (not diverged, but rate >= 1: the run
     neither converged nor passed the divergence threshold within the step budget).
     """
@@ -69,6 +70,9 @@ def cells(df, spec):
     d["diverged"] = div
     d["rate"] = np.where(div, np.nan, df["rate"])
     d["loss_ratio"] = np.where(div, np.inf, df["final_loss"] / df["loss0"])
+    conv = (df["status"] == "converged").to_numpy()
+    steps = df["steps"].to_numpy(np.float64) if "steps" in df else np.full(len(df), np.nan)
+    d["steps"] = np.where(conv, steps, np.nan)  # steps to the tolerance (converged runs)
     if spec["axes"]["lr"].get("relative_to") == "lambda_max":
         d["h"] = d["lr"]  # exact grid values, free of eta * lambda_max rounding
     if "seed" in df and df["seed"].nunique() > 1:
@@ -80,6 +84,7 @@ def cells(df, spec):
             diverged=("diverged", "any"),
             rate=("rate", "median"),
             loss_ratio=("loss_ratio", "median"),
+            steps=("steps", "median"),
         ).reset_index()
     d["unstable"] = ~d["diverged"] & (d["rate"] >= 1.0)
     return d.sort_values(["kappa", "beta", "h"], ignore_index=True)
@@ -439,4 +444,24 @@ def loss_curves(c, betas, kappas, tol):
     out = c.loc[sel, cols].sort_values(["beta", "kappa", "h"], ignore_index=True)
     out["converged"] = out["loss_ratio"] <= tol
     out["shown"] = np.maximum(out["loss_ratio"], tol)
+    return out
+
+
+def steps_curves(c, betas, kappas, optimizer, tol):
+    """Steps to reach the tolerance against the step size: cells with beta in ``betas``
+    and kappa in ``kappas``, sorted by (beta, kappa, h), with columns beta, kappa, h, eta
+    (= h / lambda_max), steps (measured, NaN unless converged), diverged, and theory's
+    estimate ln(tol) / (2 ln rho(eta, beta)) (the loss gap contracts by rho^2 per step;
+    it ignores the start's weights on the eigen-directions, so it is a guide within a
+    few steps, not a bound), inf where rho >= 1."""
+    sel = c["beta"].isin(np.asarray(betas)) & c["kappa"].isin(np.asarray(kappas))
+    cols = ["beta", "kappa", "h", "lambda_min", "lambda_max", "steps", "diverged"]
+    out = c.loc[sel, cols].sort_values(["beta", "kappa", "h"], ignore_index=True)
+    out["eta"] = out["h"] / out["lambda_max"]
+    b = None if optimizer == "gd" else out["beta"].to_numpy()
+    rho = theory.rate(optimizer, out["eta"].to_numpy(), b, out["lambda_min"].to_numpy(),
+                      out["lambda_max"].to_numpy())  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.log(tol) / (2.0 * np.log(rho))
+    out["theory"] = np.where((rho < 1.0) & (rho > 0.0), est, np.where(rho == 0.0, 1.0, np.inf))
     return out

@@ -425,3 +425,73 @@ def loss_vs_lr(curves, limits, spec):
     )
     _title(fig, spec, "final loss vs learning rate")
     return fig
+
+
+def steps_vs_lr(curves, limits, optima, spec):
+    """Steps to reach the tolerance against the step size: the course's U shape. One
+    panel per beta, one line per kappa (measured, dots; theory's ln(tol) / (2 ln rho)
+    dashed); theory's optimum h* (dotted, per kappa) and divergence limit (red dashed);
+    diverged cells as crosses on the frame's top. With one kappa the top axis gives eta
+    itself, the course's units.
+
+    curves: analysis.steps_curves; limits: beta -> h_max; optima: (beta, kappa) -> h*."""
+    betas = np.unique(curves["beta"])
+    kappas = np.unique(curves["kappa"])
+    n = len(betas)
+    ncols = 1 if n == 1 else 2
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(6.4 if n == 1 else WIDTH, 3.4 * nrows + 1.3), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    colours = colormaps["viridis"]
+    cnorm = LogNorm(kappas.min(), kappas.max()) if kappas.max() > kappas.min() else None
+    top = np.nanmax(np.where(np.isfinite(curves["steps"]), curves["steps"], np.nan))
+    top = spec["steps"] if not np.isfinite(top) else max(top, 10)
+    for ax, b in zip(axes.flat, betas, strict=False):
+        sub = curves[curves["beta"] == b]
+        for kap in kappas:
+            g = sub[sub["kappa"] == kap]
+            c = colours(0.85 * cnorm(kap)) if cnorm else colours(0.3)
+            ax.plot(g["h"], g["steps"], "o", ms=3, color=c, label=_kappa(kap))
+            th = g["theory"].where(np.isfinite(g["theory"]))
+            ax.plot(g["h"], th, "--", lw=1.2, color=c)
+            dv = g[g["diverged"]]
+            ax.plot(dv["h"], np.full(len(dv), top * 3.0), ls="none", marker="x", ms=3,
+                    mew=0.8, color=c)  # fmt: skip
+            h_opt = optima.get((b, kap))
+            if h_opt is not None:
+                ax.axvline(h_opt, color=c, lw=1.0, ls=":")
+        ax.axvline(limits[b], color=THEORY, lw=1.5, ls="--")
+        ax.set_yscale("log")
+        low = np.nanmin(np.where(curves["steps"] > 0, curves["steps"], np.nan))
+        floor = 10.0 ** np.floor(np.log10(low / 2.0)) if np.isfinite(low) else 0.7
+        ax.set_ylim(max(0.7, floor), top * 6.0)
+        ax.set_xlabel(f"step size {H}")
+        if spec["optimizer"] != "gd":
+            ax.set_title(f"β = {b:.3g}", fontsize=10)
+        if len(kappas) == 1:
+            lam_max = float(sub["lambda_max"].iloc[0]) if len(sub) else 1.0
+            sec = ax.secondary_xaxis(
+                "top", functions=(lambda h, m=lam_max: h / m, lambda e, m=lam_max: e * m)
+            )
+            sec.set_xlabel("step size η", fontsize=SMALL)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"steps to reach loss gap ≤ {spec['stop']['tol']:g} × start")
+    handles = axes.flat[0].get_legend_handles_labels()[0]
+    extra = [
+        Line2D([], [], color="0.3", lw=1.2, ls="--", label="theory: ln(tol) / (2 ln ρ(η))"),
+        *([Line2D([], [], color="0.3", lw=1.0, ls=":", label="theory: fastest step η* (per κ)")]
+          if optima else []),
+        Line2D([], [], color=THEORY, lw=1.5, ls="--",
+               label=f"theory: divergence at {H} = {LIMITS[spec['optimizer']]}"),
+        Line2D([], [], ls="none", marker="x", color="0.3", label="diverged"),
+    ]  # fmt: skip
+    fig.legend(handles=handles + extra, loc="outside lower center", ncol=2, fontsize=SMALL,
+               frameon=False)  # fmt: skip
+    fig.suptitle(
+        f"{NAMES[spec['optimizer']]}: steps to converge vs learning rate\n"
+        f"sweep '{spec['name']}', at most {spec['steps']} steps",
+        fontsize=11,
+    )
+    return fig

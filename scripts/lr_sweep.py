@@ -6,6 +6,11 @@ default up to 5 of 1, 10, 100, ...). Too small a step converges slowly, the best
 reach the convergence threshold, and past theory's limit (dashed; 2 for GD) the runs
 diverge: the cliff. Diverged runs are marked with crosses in a band at the top.
 
+A second figure (lr_sweep_steps) draws the steps each run took to reach the tolerance
+against the step size, the course's U: slow for small steps, fastest at theory's eta*,
+slow again towards the limit, then the cliff; theory's ln(tol) / (2 ln rho) on top, and
+with one kappa a top axis in eta itself.
+
     python scripts/lr_sweep.py results/course_gd
     python scripts/lr_sweep.py results/momentum --beta 0 0.9 --kappa 10 100
 """
@@ -16,7 +21,7 @@ import sys
 
 import numpy as np
 
-from fastdescent import _scripts, analysis, plots
+from fastdescent import _scripts, analysis, plots, theory
 
 
 def add_arguments(p):
@@ -53,7 +58,16 @@ def make(args, spec, df):
         kappas = _scripts.representative(kappa_grid, [1, 10, 100, 1e3, 1e4, 1e5], 5, log=True)
     curves = analysis.loss_curves(c, betas, kappas, spec["stop"]["tol"])
     limits = dict(zip(betas, analysis.limit_curve(opt, betas), strict=True))
-    return [(plots.loss_vs_lr(curves, limits, spec), "lr_sweep")]
+    steps = analysis.steps_curves(c, betas, kappas, opt, spec["stop"]["tol"])
+    optima = {}  # gd's fastest step; with momentum rho is flat (sqrt(beta)) over a range
+    if opt == "gd":
+        for (b, k), g in steps.groupby(["beta", "kappa"]):
+            lam_min, lam_max = float(g["lambda_min"].iloc[0]), float(g["lambda_max"].iloc[0])
+            optima[(b, k)] = float(theory.optimal(opt, lam_min, lam_max)[0]) * lam_max
+    return [
+        (plots.loss_vs_lr(curves, limits, spec), "lr_sweep"),
+        (plots.steps_vs_lr(steps, limits, optima, spec), "lr_sweep_steps"),
+    ]
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ for spec in scripts/sweeps/*.toml; do
 done
 mkdir -p results/figures/readme
 for fig in momentum/rate_heatmaps momentum/divergence_boundary momentum/rate_vs_kappa \
-           course_gd/lr_sweep noisy_heavy_ball/stationary_loss batch_size/batch_heatmap \
+           course_gd/lr_sweep_steps noisy_heavy_ball/stationary_loss batch_size/batch_heatmap \
            batch_size/gradient_noise saddle_noise/escape_time multimodal_noise/basin_occupancy; do
     cp "results/figures/$fig.png" "results/figures/readme/${fig//\//_}.png"
 done

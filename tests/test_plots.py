@@ -3,6 +3,7 @@ every script end to end (a subprocess writing a real image; user errors exit 2).
 
 from __future__ import annotations
 
+import math
 import runpy
 import subprocess
 import sys
@@ -293,7 +294,8 @@ def test_script_writes_png(sweeps, tmp_path, script, width):
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # no warnings either
     path = tmp_path / f"{script}.png"
-    assert r.stdout.splitlines() == [str(path)]
+    extra = [str(tmp_path / "lr_sweep_steps.png")] if script == "lr_sweep" else []
+    assert r.stdout.splitlines() == [str(path), *extra]
     assert path.stat().st_size > 5000
     img = matplotlib.image.imread(path)
     assert img.shape[1] == width and img.shape[0] > 0.45 * width  # 150 dpi
@@ -369,3 +371,22 @@ def test_iso_rate_labels_are_upright_and_inside_their_panel(sweeps):
                 assert 0.06 <= fx <= 0.94 and 0.06 <= fy <= 0.94, (t.get_text(), fx, fy)
         plt.close(fig)
     assert n_labels >= 3
+
+
+def test_steps_curves_theory_by_hand():
+    """GD on lambda in [2, 6]: at eta = 0.25, rho = 0.5, so reaching 1e-20 of the start's
+    gap takes ln(1e-20) / (2 ln 0.5) = 33.2 steps; at eta = 1/3, rho = 1: never (inf);
+    only converged cells keep their steps."""
+    import pandas as pd
+
+    c = pd.DataFrame({
+        "beta": 0.0, "kappa": 3.0, "h": [1.5, 2.0, 0.6], "lambda_min": 2.0, "lambda_max": 6.0,
+        "steps": [34.0, np.nan, 90.0], "diverged": [False, True, False],
+    })  # fmt: skip
+    out = analysis.steps_curves(c, [0.0], [3.0], "gd", 1e-20)
+    assert list(out["h"]) == [0.6, 1.5, 2.0]
+    np.testing.assert_allclose(out["eta"], [0.1, 0.25, 1 / 3])
+    assert out["theory"].iloc[1] == pytest.approx(math.log(1e-20) / (2 * math.log(0.5)))
+    rho = 1 - 0.1 * 2  # eta = 0.1: the slow direction
+    assert out["theory"].iloc[0] == pytest.approx(math.log(1e-20) / (2 * math.log(rho)))
+    assert math.isinf(out["theory"].iloc[2])
