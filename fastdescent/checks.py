@@ -392,6 +392,17 @@ def _check_best(rows, grid, axes, optimizer, s) -> CheckResult:
     return CheckResult("best", n, n - failed, failed, int((~check).sum()), err, worst_df, notes)
 
 
+def checked_traj(df, parsed) -> np.ndarray:
+    """The results' traj ids (int64); CheckError if one lies outside the spec's grid or
+    repeats (the rows are then not of this spec, or were merged twice)."""
+    traj = df["traj"].to_numpy()
+    if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
+        raise CheckError(f"traj outside [0, {parsed.size}): the rows are not of this spec")
+    if pd.Series(traj).duplicated().any():
+        raise CheckError("duplicate traj ids in the results")
+    return traj
+
+
 def check_sweep(
     df: pd.DataFrame,
     spec,
@@ -423,11 +434,7 @@ def check_sweep(
         n_noisy = int(noisy.sum())
         noisy_rows = df[noisy]
         df = df[~noisy]
-    traj = df["traj"].to_numpy()
-    if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
-        raise CheckError(f"traj outside [0, {parsed.size}): the rows are not of this spec")
-    if pd.Series(traj).duplicated().any():
-        raise CheckError("duplicate traj ids in the results")
+    traj = checked_traj(df, parsed)
     grid = theory_grid(parsed, band)
     rows = grid.iloc[traj].reset_index(drop=True)
     if "eta" in df and not np.allclose(df["eta"].to_numpy(), rows["eta"], rtol=1e-12, atol=0):

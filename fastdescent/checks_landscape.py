@@ -65,7 +65,7 @@ import pandas as pd
 
 from . import analysis_landscape as al
 from . import theory
-from .checks import CheckError, CheckReport, CheckResult
+from .checks import CheckError, CheckReport, CheckResult, checked_traj
 from .metrics import BLOCK
 
 __all__ = ["LANDSCAPE_CHECKS", "SYMMETRIES", "check_landscape", "symmetric_pairs"]
@@ -151,11 +151,7 @@ def _rows(df, parsed, info) -> pd.DataFrame:
     missing = [c for c in need if c not in df]
     if missing:
         raise CheckError(f"results lack the column(s) {', '.join(missing)}")
-    traj = df["traj"].to_numpy()
-    if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
-        raise CheckError(f"traj outside [0, {parsed.size}): the rows are not of this spec")
-    if pd.Series(traj).duplicated().any():
-        raise CheckError("duplicate traj ids in the results")
+    traj = checked_traj(df, parsed)
     rows = pd.DataFrame({"traj": traj})
     for name, idx in parsed.decode(traj).items():
         if name != "seed":

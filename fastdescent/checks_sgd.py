@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis_sgd, theory
-from .checks import CheckError, CheckReport, CheckResult
+from .checks import CheckError, CheckReport, CheckResult, checked_traj
 
 __all__ = ["SGD_CHECKS", "check_linreg"]
 
@@ -246,11 +246,7 @@ def check_linreg(
     missing = [c for c in need + _point_axes(parsed) if c not in df]
     if missing:
         raise CheckError(f"results lack the column(s) {', '.join(missing)}")
-    traj = df["traj"].to_numpy()
-    if traj.size and (traj.min() < 0 or traj.max() >= parsed.size):
-        raise CheckError(f"traj outside [0, {parsed.size}): the rows are not of this spec")
-    if pd.Series(traj).duplicated().any():
-        raise CheckError("duplicate traj ids in the results")
+    checked_traj(df, parsed)
     norm = parsed.to_dict()
     results = []
     if stochastic:

@@ -350,6 +350,26 @@ def rate_vs_kappa(best, laws, spec):
     return fig
 
 
+def _beta_panels(curves, single_width, row_height):
+    """(betas, kappas, figure, axes (nrows, ncols), colour of a kappa) for figures with
+    one panel per beta (two columns) and one viridis line per kappa (log-spaced)."""
+    betas = np.unique(curves["beta"])
+    kappas = np.unique(curves["kappa"])
+    n = len(betas)
+    ncols = 1 if n == 1 else 2
+    nrows = -(-n // ncols)
+    extra = 1.2 if single_width <= 6.0 else 1.3
+    fig = Figure(figsize=(single_width if n == 1 else WIDTH, row_height * nrows + extra),
+                 layout="constrained")  # fmt: skip
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    cnorm = LogNorm(kappas.min(), kappas.max()) if kappas.max() > kappas.min() else None
+
+    def colour(kappa):
+        return colormaps["viridis"](0.85 * cnorm(kappa) if cnorm else 0.3)
+
+    return betas, kappas, fig, axes, colour
+
+
 def loss_vs_lr(curves, limits, spec):
     """Final loss / initial loss vs step size, one panel per beta, one line per kappa.
 
@@ -357,22 +377,15 @@ def loss_vs_lr(curves, limits, spec):
     limit h_max. Diverged cells are drawn as crosses, one row per kappa, in a band above
     the divergence threshold; ticks are labelled only up to the threshold.
     """
-    betas = np.unique(curves["beta"])
-    kappas = np.unique(curves["kappa"])
+    betas, kappas, fig, axes, colour = _beta_panels(curves, 6.0, 3.3)
     tol, div = spec["stop"]["tol"], spec["stop"]["diverge"]
     n = len(betas)
-    ncols = 1 if n == 1 else 2
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(6.0 if n == 1 else WIDTH, 3.3 * nrows + 1.2), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    colours = colormaps["viridis"]
-    cnorm = LogNorm(kappas.min(), kappas.max()) if kappas.max() > kappas.min() else None
     band = [div * 10.0 ** (2.0 + 1.3 * i) for i in range(len(kappas))]
     for ax, b in zip(axes.flat, betas, strict=False):
         sub = curves[curves["beta"] == b]
         for i, kap in enumerate(kappas):
             g = sub[sub["kappa"] == kap]
-            c = colours(0.85 * cnorm(kap)) if cnorm else colours(0.3)
+            c = colour(kap)
             ok = g[~g["diverged"]]
             ax.plot(ok["h"], ok["shown"], color=c, lw=1.5, label=_kappa(kap))
             dv = g[g["diverged"]]
@@ -435,22 +448,15 @@ def steps_vs_lr(curves, limits, optima, spec):
     itself, the course's units.
 
     curves: analysis.steps_curves; limits: beta -> h_max; optima: (beta, kappa) -> h*."""
-    betas = np.unique(curves["beta"])
-    kappas = np.unique(curves["kappa"])
+    betas, kappas, fig, axes, colour = _beta_panels(curves, 6.4, 3.4)
     n = len(betas)
-    ncols = 1 if n == 1 else 2
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(6.4 if n == 1 else WIDTH, 3.4 * nrows + 1.3), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    colours = colormaps["viridis"]
-    cnorm = LogNorm(kappas.min(), kappas.max()) if kappas.max() > kappas.min() else None
     top = np.nanmax(np.where(np.isfinite(curves["steps"]), curves["steps"], np.nan))
     top = spec["steps"] if not np.isfinite(top) else max(top, 10)
     for ax, b in zip(axes.flat, betas, strict=False):
         sub = curves[curves["beta"] == b]
         for kap in kappas:
             g = sub[sub["kappa"] == kap]
-            c = colours(0.85 * cnorm(kap)) if cnorm else colours(0.3)
+            c = colour(kap)
             ax.plot(g["h"], g["steps"], "o", ms=3, color=c, label=_kappa(kap))
             th = g["theory"].where(np.isfinite(g["theory"]))
             ax.plot(g["h"], th, "--", lw=1.2, color=c)
