@@ -270,6 +270,18 @@ def divergence_boundary(pooled, dense, spec):
         err = np.vstack([pooled[col] - pooled[col + "_lo"], pooled[col + "_hi"] - pooled[col]])
         label = f"{label} ({what})" if what else label
         top.errorbar(x, pooled[col], yerr=err, ls="none", lw=1, **style, label=label)
+    shown = np.concatenate([np.asarray(dense["h_theory"], dtype=np.float64).ravel()] + [
+        pooled[c].to_numpy(np.float64) for c in ("h_div", "h_div_lo", "h_div_hi",
+                                                 "h_unstable", "h_unstable_lo", "h_unstable_hi")
+    ])  # fmt: skip
+    shown = shown[np.isfinite(shown)]
+    if shown.size:  # theory and every point inside the frame, never on it
+        y0, y1 = shown.min(), shown.max()
+        pad = max(0.15 * (y1 - y0), 1e-3 * max(abs(y1), 1.0))
+        top.set_ylim(y0 - pad, y1 + pad)
+    if len(x) == 1 and by == "kappa":  # one kappa: theory as a line across, plain ticks
+        top.axhline(float(np.asarray(dense["h_theory"]).ravel()[0]), color=THEORY, lw=1.3)
+        top.set_xlim(x[0] / 1.5, x[0] * 1.5)
     top.set_ylabel(f"divergence boundary {H}")
     top.legend(fontsize=SMALL, loc="best")
     bot.axhspan(-1, 1, color="0.9", lw=0, label="±1 grid step")
@@ -280,6 +292,8 @@ def divergence_boundary(pooled, dense, spec):
         color="0.35",
         lw=1.2,
         ls="--",
+        marker="_" if len(x) == 1 else None,
+        ms=18,
         label=f"theory: loss passes {_sci(spec['stop']['diverge'])} × loss0 "
         f"within {spec['steps']} steps",
     )
@@ -293,6 +307,10 @@ def divergence_boundary(pooled, dense, spec):
     if by == "kappa":
         bot.set_xscale("log")
         bot.set_xlabel("condition number κ")
+        if len(x) == 1:
+            bot.set_xticks([x[0] / 1.25, x[0], x[0] * 1.25])
+            bot.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            bot.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     else:
         bot.set_xlabel("momentum β")
     n_k = int(pooled["n"].max()) if pool else 0
