@@ -71,12 +71,10 @@ def numbers(texts, option):
         raise UserError(f"{option}: expected numbers (or 'all'), got {' '.join(texts)}") from None
 
 
-def open_sweep(directory, kind="quadratic"):
-    """(spec, df): the normalised spec from DIR/_sweep.json and the rows the figures
-    need. ``kind``: "quadratic" (the figures of quadratic sweeps) or "landscape" (the
-    landscape figures); a sweep of the other kind is refused, before anything is read,
-    with a message naming the scripts that draw it. Raises UserError for a missing or
-    foreign directory."""
+def read_sweep(directory, check, columns):
+    """(spec, df) of a results directory: ``check(spec)`` may refuse it (UserError) before
+    any row is read; ``columns(spec, manifest)`` names the columns to load. UserError for
+    a missing, foreign or empty directory, or one that does not verify."""
     path = Path(directory)
     if not path.is_dir():
         raise UserError(f"{path}: no such directory")
@@ -85,19 +83,30 @@ def open_sweep(directory, kind="quadratic"):
         if manifest is None or "spec" not in manifest:
             raise UserError(f"{path}: not a fastdescent results directory (no _sweep.json)")
         spec = manifest["spec"]
-        _check_kind(spec, kind)
-        axes = [a for a in ("lr", "beta", "kappa", "seed", "x0", "y0") if a in spec.get("axes", {})]
-        if kind == "landscape":
-            present = manifest.get("columns") or LANDSCAPE_COLUMNS
-            columns = ["traj", *axes] + [c for c in LANDSCAPE_COLUMNS if c in present]
-        else:
-            columns = axes + COLUMNS
-        df = load(path, columns=columns)
+        check(spec)
+        df = load(path, columns=columns(spec, manifest))
     except SweepDirError as exc:
         raise UserError(str(exc)) from None
     if df.empty:
         raise UserError(f"{path}: the sweep has no rows yet")
     return spec, df
+
+
+def open_sweep(directory, kind="quadratic"):
+    """(spec, df): the normalised spec from DIR/_sweep.json and the rows the figures
+    need. ``kind``: "quadratic" (the figures of quadratic sweeps) or "landscape" (the
+    landscape figures); a sweep of the other kind is refused, before anything is read,
+    with a message naming the scripts that draw it. Raises UserError for a missing or
+    foreign directory."""
+
+    def columns(spec, manifest):
+        axes = [a for a in ("lr", "beta", "kappa", "seed", "x0", "y0") if a in spec.get("axes", {})]
+        if kind == "landscape":
+            present = manifest.get("columns") or LANDSCAPE_COLUMNS
+            return ["traj", *axes] + [c for c in LANDSCAPE_COLUMNS if c in present]
+        return axes + COLUMNS
+
+    return read_sweep(directory, lambda spec: _check_kind(spec, kind), columns)
 
 
 def save(fig, args, spec, stem):

@@ -4,13 +4,10 @@ one-line errors with exit status 2, same output paths)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from . import _scripts, load
+from . import _scripts
 from ._scripts import UserError
-from .store import SweepDirError, read_manifest
 
 #: the columns the stochastic figures read (axis columns are added per sweep)
 COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "loss0", "loss_tail_mean"]
@@ -27,23 +24,12 @@ def open_sweep(directory, kind):
     sweep with a sigma axis holding a value > 0) or "batch" (a linreg sweep with
     batch_size and lr axes of >= 2 values each). Raises UserError, before reading rows,
     for a directory that is not a results directory or a sweep of another kind."""
-    path = Path(directory)
-    if not path.is_dir():
-        raise UserError(f"{path}: no such directory")
-    try:
-        manifest = read_manifest(path)
-        if manifest is None or "spec" not in manifest:
-            raise UserError(f"{path}: not a fastdescent results directory (no _sweep.json)")
-        spec = manifest["spec"]
-        _check(spec, kind)
+
+    def columns(spec, manifest):
         axes = [a for a in AXES if a in spec.get("axes", {})]
-        columns = axes + COLUMNS + (["loss_min"] if kind == "batch" else [])
-        df = load(path, columns=columns)
-    except SweepDirError as exc:
-        raise UserError(str(exc)) from None
-    if df.empty:
-        raise UserError(f"{path}: the sweep has no rows yet")
-    return spec, df
+        return axes + COLUMNS + (["loss_min"] if kind == "batch" else [])
+
+    return _scripts.read_sweep(directory, lambda spec: _check(spec, kind), columns)
 
 
 def _check(spec, kind):

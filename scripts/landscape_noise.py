@@ -19,53 +19,42 @@ Needs a sigma axis with values > 0 (and seeds). Prints the table it draws.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-from fastdescent import _scripts, load
+from fastdescent import _scripts
 from fastdescent import analysis_landscape as al
 from fastdescent import analysis_landscape_noise as an
 from fastdescent import plots_landscape_noise as pn
-from fastdescent.store import SweepDirError, read_manifest
 
 PROG = "landscape_noise.py"
 COLUMNS = ["eta", "status", "steps", "diverge_step", "basin"]
 
 
-def open_sweep(directory):
-    path = Path(directory)
-    if not path.is_dir():
-        raise _scripts.UserError(f"{path}: no such directory")
-    try:
-        manifest = read_manifest(path)
-        if manifest is None or "spec" not in manifest:
-            raise _scripts.UserError(
-                f"{path}: not a fastdescent results directory (no _sweep.json)"
-            )
-        spec = manifest["spec"]
-        name, problem = spec.get("name", "?"), spec.get("problem")
-        if problem in ("quadratic", "linreg"):
-            raise _scripts.UserError(
-                f"sweep {name!r} is on {problem!r}; this figure needs a landscape (draw noisy "
-                "quadratics with sgd_noise.py, linreg with batch_size.py)"
-            )
-        sigma = spec["axes"].get("sigma")
-        values = (
-            [] if sigma is None else sigma.get("values", [sigma.get("start"), sigma.get("stop")])
+def _check(spec):
+    name, problem = spec.get("name", "?"), spec.get("problem")
+    if problem in ("quadratic", "linreg"):
+        raise _scripts.UserError(
+            f"sweep {name!r} is on {problem!r}; this figure needs a landscape (draw noisy "
+            "quadratics with sgd_noise.py, linreg with batch_size.py)"
         )
-        if not any(v and v > 0 for v in values):
-            raise _scripts.UserError(
-                f"sweep {name!r} has no gradient noise (no sigma axis with a value > 0); "
-                "draw it with landscape.py or basins.py"
-            )
+    sigma = spec["axes"].get("sigma")
+    values = [] if sigma is None else sigma.get("values", [sigma.get("start"), sigma.get("stop")])
+    if not any(v and v > 0 for v in values):
+        raise _scripts.UserError(
+            f"sweep {name!r} has no gradient noise (no sigma axis with a value > 0); "
+            "draw it with landscape.py or basins.py"
+        )
+
+
+def open_sweep(directory):
+    """(spec, df) of a noisy landscape sweep (a sigma axis with a value > 0)."""
+
+    def columns(spec, manifest):
         axes = [a for a in ("lr", "beta", "sigma", "seed", "x0", "y0") if a in spec["axes"]]
-        df = load(path, columns=axes + COLUMNS)
-    except SweepDirError as exc:
-        raise _scripts.UserError(str(exc)) from None
-    if df.empty:
-        raise _scripts.UserError(f"{path}: the sweep has no rows yet")
-    return spec, df
+        return axes + COLUMNS
+
+    return _scripts.read_sweep(directory, _check, columns)
 
 
 def _start(spec, df):
