@@ -56,7 +56,20 @@ def test_w_hat_is_the_least_squares_solution():
     assert ds.loss_min > 0
     w = np.random.default_rng(0).normal(size=(5, DIM))
     np.testing.assert_allclose(linreg.excess(ds, w), linreg.loss(ds, w) - ds.loss_min, rtol=1e-10)
-    np.testing.assert_allclose(ds.gram, ds.X.T @ ds.X, rtol=1e-13)
+    # the kernel's full-batch sums in H's eigenbasis: Xr^T Xr = diag(n lambda / 2), Xr^T r = 0
+    from fastdescent.kernels.minibatch import kernel_data
+
+    Xr, _, r, h, gram, xtr, z0, gap0, loss0 = kernel_data(
+        ds.X, ds.y, ds.V, ds.w_hat, ds.lambdas, np.zeros(DIM)
+    )
+    np.testing.assert_allclose(gram, np.diag(N * ds.lambdas / 2), atol=1e-12 * N * 30)
+    np.testing.assert_allclose(Xr, ds.X @ ds.V, rtol=1e-12, atol=1e-12)
+    assert np.abs(xtr).max() < 1e-12 * N * 30
+    np.testing.assert_array_equal(h, ds.lambdas / 2)
+    np.testing.assert_allclose(z0, ds.V.T @ -ds.w_hat, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r, ds.y - ds.X @ ds.w_hat, rtol=1e-9, atol=1e-12)
+    assert gap0 == pytest.approx(float(linreg.excess(ds, np.zeros(DIM))), rel=1e-12)
+    assert loss0 == pytest.approx(float(linreg.loss(ds, np.zeros(DIM))), rel=1e-12)
 
 
 def test_data_depend_on_kappa_and_data_seed_only():

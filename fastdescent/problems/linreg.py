@@ -136,8 +136,8 @@ class Dataset:
 
     X (n, d), y (n,); lambdas (d,) the eigenvalues of H = (2/n) X^T X, V (d, d) its
     eigenvectors (columns); w_hat (d,); loss_min = f(w_hat); L (d, d) with
-    excess(w) = ||L (w - w_hat)||^2; gram = X^T X (d, d) and xty = X^T y (d,), summed over
-    the samples in index order (the full-batch gradient is (2/n)(gram w - xty)).
+    excess(w) = ||L (w - w_hat)||^2. (The kernel's own tables, in H's eigenbasis, are
+    ``kernels.minibatch.kernel_data``.)
     """
 
     X: np.ndarray
@@ -147,8 +147,6 @@ class Dataset:
     w_hat: np.ndarray
     loss_min: float
     L: np.ndarray
-    gram: np.ndarray
-    xty: np.ndarray
 
 
 @jit
@@ -183,7 +181,7 @@ def _gaussians(seed, purpose, m, k):
 
 @jit
 def _build(n, d, lambdas, noise, seed):
-    """X, y, V, w_hat, L, gram, xty, loss_min as in ``Dataset`` (loops in a fixed order)."""
+    """X, y, V, w_hat, L, loss_min as in ``Dataset`` (loops in a fixed order)."""
     U = _gaussians(seed, 0, n, d)
     _orthonormalise(U)
     V = _gaussians(seed, 1, d, d)
@@ -225,14 +223,7 @@ def _build(n, d, lambdas, noise, seed):
     for k in range(d):
         for c in range(d):
             L[k, c] = s[k] / math.sqrt(n) * V[c, k]
-    gram = np.zeros((d, d))
-    xty = np.zeros(d)
-    for r in range(n):
-        for i in range(d):
-            xty[i] += X[r, i] * y[r]
-            for j in range(d):
-                gram[i, j] += X[r, i] * X[r, j]
-    return X, y, V, w_hat, L, gram, xty, loss_min
+    return X, y, V, w_hat, L, loss_min
 
 
 def _readonly(a) -> np.ndarray:
@@ -245,10 +236,10 @@ def _readonly(a) -> np.ndarray:
 def _dataset(kappa: float | None, n: int, d: int, spectrum: str, noise: float, seed: int):
     params = {"dim": d, "spectrum": spectrum}
     lambdas = quadratic.eigenvalues(None if kappa is None else [kappa], params)[0]
-    X, y, V, w_hat, L, gram, xty, loss_min = _build(n, d, lambdas, noise, np.uint64(seed))
+    X, y, V, w_hat, L, loss_min = _build(n, d, lambdas, noise, np.uint64(seed))
     return Dataset(
         _readonly(X), _readonly(y), _readonly(lambdas), _readonly(V), _readonly(w_hat),
-        float(loss_min), _readonly(L), _readonly(gram), _readonly(xty),
+        float(loss_min), _readonly(L),
     )  # fmt: skip
 
 
