@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import __version__, kernels
+from . import __version__, kernels, schedules
 from .metrics import block_length
 from .optimizers import CODES, ORDER
 from .problems import get_problem
@@ -104,12 +104,15 @@ class Engine:
         if spec.problem != "quadratic":
             raise NotImplementedError(f"problem {spec.problem!r} has no kernel yet")
         self.noisy = "sigma" in spec.axes
-        if path is None:  # the SIMD path where it applies: no gradient noise
-            path = "lanes" if self.noisy else "simd"
+        self.scheduled = spec.schedules is not None
+        if path is None:  # the SIMD path where it applies: constant eta, no gradient noise
+            path = "lanes" if self.noisy or self.scheduled else "simd"
         if path not in self.PATHS:
             raise ValueError(f"path must be one of {self.PATHS}, got {path!r}")
-        if path == "simd" and self.noisy:
-            raise ValueError("the SIMD path has no gradient noise (axes.sigma): use the lanes")
+        if path == "simd" and (self.noisy or self.scheduled):
+            raise ValueError(
+                "the SIMD path has no gradient noise (axes.sigma) and no schedules: use the lanes"
+            )
         if path == "lanes" and spec.dtype != "float64":
             raise ValueError("the lane path runs quadratics in float64 only")
         self.spec = spec
@@ -150,6 +153,7 @@ class Engine:
         self.order = ORDER[spec.optimizer]
         self.block = block_length(spec.steps)
         self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+        self.schedule_table = schedules.sweep_table(spec)
 
     def _tables(self, slot: int, i0: int, i1: int) -> tuple[np.ndarray, ...]:
         """Slot ``slot``'s kernel tables over its grid indices i0 .. i1-1.
@@ -314,9 +318,11 @@ class Engine:
         floats = np.array([stop["tol"], stop["diverge"]], dtype=np.float64)
 
         ints = np.array([self.optimizer, self.order, spec.steps, tail_steps], np.int64)
+        _, s_table, s_varies = self.schedule_table
+        s_index = schedules.row_index(spec, lo, lo + n)
         if n and not (self.noisy and self.FAST_NOISE):
             sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints,
-                       *(out[k] for k in OUTPUTS), tail)  # fmt: skip
+                       *(out[k] for k in OUTPUTS), tail, s_table, s_index, s_varies)  # fmt: skip
         elif n:
             from .rng import build_table
 
@@ -326,12 +332,12 @@ class Engine:
                 sub, sub_tail = _empty_outputs(len(idx)), np.empty((2, len(idx)))
                 sweep_loss(np.ascontiguousarray(rows[:, idx]), seeds[idx], lam_index[idx],
                            lam_table, start, floats, ints, *(sub[k] for k in OUTPUTS),
-                           sub_tail)  # fmt: skip
+                           sub_tail, s_table, s_index[idx], s_varies)  # fmt: skip
                 for k in OUTPUTS:
                     out[k][idx] = sub[k]
                 tail[:, idx] = sub_tail
-            # the noisy rows grouped by seed, in grid order within a seed: a mask per seed
-            # value when there are few (one pass each), else a stable sort
+            # the noisy rows grouped by seed (and schedule), in grid order within a group:
+            # a mask per seed value when there are few (one pass each), else a stable sort
             order = np.flatnonzero(noisy)
             values = np.unique(spec.axis_values("seed"))
             if len(values) <= 16:
@@ -342,10 +348,14 @@ class Engine:
                 order = order[np.argsort(seeds[order], kind="stable")]
                 cuts = np.flatnonzero(np.diff(seeds[order])) + 1
                 groups = np.split(order, cuts) if len(order) else []
+            if len(s_table) > 1:
+                groups = [g[s_index[g] == k] for g in groups for k in range(len(s_table))]
+                groups = [g for g in groups if len(g)]
             d = lam_table.shape[1]
             fast_ints = np.append(ints, NLN)
             # every seed's table at once (one call), or one at a time, or none (on the fly)
             tables = build_table(np.array([seeds[g[0]] for g in groups]), spec.steps, d)
+            # (with several schedules a seed's table is built once per schedule: small)
             for k, group in enumerate(groups):
                 seed = seeds[group[0]]
                 if len(tables):
@@ -355,7 +365,7 @@ class Engine:
                     table = table[0] if len(table) else np.zeros((0, d))
                 sweep_loss_noisy(group, rows, lam_index, lam_table, start, floats, fast_ints,
                                  table, np.int64(seed), *(out[k] for k in OUTPUTS),
-                                 tail)  # fmt: skip
+                                 tail, s_table[s_index[group[0]]])  # fmt: skip
         if self.noisy:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
         return out
@@ -411,6 +421,7 @@ def schema_for(spec: SweepSpec, version: str):
     from . import store
 
     spec_json = json.dumps(spec.to_dict(), sort_keys=True)
+    categories = {"schedule": spec.axes["schedule"]["values"]} if "schedule" in spec.axes else {}
     if is_landscape(spec):
         from .lane_engine import LANDSCAPE_FIELDS
 
@@ -425,7 +436,11 @@ def schema_for(spec: SweepSpec, version: str):
             "others": [p.to_dict() for p in module.saddles(params)],
         }
         meta = {store.CRITICAL_KEY: json.dumps(points, sort_keys=True)}
-        return store.schema(spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta)
+        return store.schema(
+            spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta, categories
+        )
     extra = [(name, pa.float64()) for name in TAIL_FIELDS] if is_stochastic(spec.axes) else []
     derived = (*DERIVED, "loss_min") if spec.problem == "linreg" else DERIVED
-    return store.schema(spec.axis_names, derived, spec_json, spec.hash, version, extra)
+    return store.schema(
+        spec.axis_names, derived, spec_json, spec.hash, version, extra, categories=categories
+    )

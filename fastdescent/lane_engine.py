@@ -9,7 +9,9 @@ returns the metric columns. Landscapes have no global lambda_max: ``eta`` is ``l
 With a sigma axis (gradient noise) the table gains sigma, and ``sweep_lanes_noisy`` gets
 each row's seed and a noise table of the chunk's seeds (``rng.build_table``: steps x 2
 normals per seed, shared by every trajectory of that seed; drawn on the fly when it
-would exceed ``rng.TABLE_BYTES``), and returns the tail columns too.
+would exceed ``rng.TABLE_BYTES``), and returns the tail columns too. Learning-rate
+schedules (``[schedule]`` or a schedule axis) run there too, with or without noise: each
+row's factors s(t) come from ``schedules.sweep_table``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 
 import numpy as np
 
-from . import __version__
+from . import __version__, schedules
 from .optimizers import CODES, ORDER
 from .problems import get_problem
 from .spec import SweepSpec, is_stochastic
@@ -65,23 +67,26 @@ class LaneEngine:
             self.floats = np.array([stop["grad_tol"], stop["radius"]], dtype=np.float64) ** 2
         self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
         self.noisy = "sigma" in spec.axes
-        if self.noisy:
-            tail_steps = math.ceil(spec.metrics["tail"] * spec.steps)
+        self.scheduled = spec.schedules is not None
+        if self.noisy or self.scheduled:  # sweep_lanes_noisy (a schedule without noise:
+            # sigma 0 everywhere, and no tail: it starts after the last step)
+            tail_steps = math.ceil(spec.metrics["tail"] * spec.steps) if self.noisy else 0
             self.ints = np.append(self.ints, spec.steps - tail_steps + 1)
             self.floats = np.append(self.floats, f_min(module, params))
+        self.schedule_table = schedules.sweep_table(spec)
 
     def _rows(self, lo: int, hi: int, cols=None) -> np.ndarray:
         """The kernel's (4, hi - lo) table: eta, beta, x0, y0 of ids lo .. hi-1 (and sigma,
         a fifth row, for a noisy sweep)."""
         if cols is None:
             cols = self.spec.coordinates(lo, hi)
-        rows = np.empty((5 if self.noisy else 4, hi - lo))
+        rows = np.empty((5 if self.noisy or self.scheduled else 4, hi - lo))
         rows[0] = cols["lr"]
         rows[1] = cols["beta"] if "beta" in cols else 0.0
         rows[2] = cols["x0"] if "x0" in cols else self.start[0]
         rows[3] = cols["y0"] if "y0" in cols else self.start[1]
-        if self.noisy:
-            rows[4] = cols["sigma"]
+        if len(rows) == 5:
+            rows[4] = cols["sigma"] if self.noisy else 0.0
         return rows
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
@@ -95,16 +100,21 @@ class LaneEngine:
         iout = np.empty((3, n), np.int32)
         fout = np.empty((5, n), np.float64)
         tail = np.full((2, n), np.nan)
-        if n and not self.noisy:
+        if n and not (self.noisy or self.scheduled):
             sweep_lanes(self._rows(lo, lo + n), self.c, self.ints, self.floats, status, iout, fout)
         elif n:
             cols = self.spec.coordinates(lo, lo + n)
             seeds = np.ascontiguousarray(cols["seed"], dtype=np.int64)
             values, index = np.unique(seeds, return_inverse=True)
-            table = self.noise_table(values)
+            if self.noisy:
+                table = self.noise_table(values)
+            else:
+                table = np.zeros((0, 0, self.dim))
+            _, s_table, s_varies = self.schedule_table
             sweep_lanes_noisy(
                 self._rows(lo, lo + n, cols), self.c, self.ints, self.floats, status, iout,
                 fout, seeds, np.ascontiguousarray(index, dtype=np.int64), table, tail,
+                s_table, schedules.row_index(self.spec, lo, lo + n), s_varies,
             )  # fmt: skip
         out = {
             "status": status,

@@ -67,6 +67,8 @@ PARAMS = {
     "exp_range": {"end_factor": None},
 }
 N_PARAMS = 4
+#: schedules every sweep knows by name (a schedule axis may list them without a table)
+BUILTIN = {"constant": {"kind": "constant"}}
 
 
 def normalise(table, where: str, steps: int) -> dict:
@@ -160,3 +162,27 @@ def factors(schedule: dict, steps: int) -> np.ndarray:
     out = np.empty(steps)
     _factors(code, p, steps, out)
     return out
+
+
+def sweep_table(spec) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """The schedules of a sweep as the kernels read them: (names, table, varies).
+
+    names: the schedule axis's values in order (("",) for one [schedule] table or for
+    constant eta); table float64 (K, steps): s(t) of each, row k for names[k] (rows of
+    ones for constant eta: eta * 1.0 is eta, bit for bit); varies bool (K,): s is not
+    identically 1 (the kernels report rate NaN for those runs: the iteration changes
+    with t, so it has no fixed contraction factor)."""
+    named = spec.schedules or {"": BUILTIN["constant"]}
+    names = tuple(named)
+    table = np.empty((len(names), spec.steps))
+    for k, name in enumerate(names):
+        table[k] = factors(named[name], spec.steps)
+    varies = ~np.all(table == 1.0, axis=1)
+    return names, table, varies
+
+
+def row_index(spec, lo: int, hi: int) -> np.ndarray:
+    """Row of ``sweep_table``'s table for each trajectory lo .. hi-1: int64 (hi - lo,)."""
+    if "schedule" not in spec.axes:
+        return np.zeros(hi - lo, np.int64)
+    return spec.decode(np.arange(lo, hi, dtype=np.int64))["schedule"]

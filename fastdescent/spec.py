@@ -70,7 +70,7 @@ __all__ = [
     "parse_spec",
 ]
 
-AXIS_ORDER = ("lr", "beta", "kappa", "sigma", "batch_size", "seed", "x0", "y0")
+AXIS_ORDER = ("lr", "beta", "kappa", "sigma", "batch_size", "schedule", "seed", "x0", "y0")
 AXIS_DEFAULTS = {"beta": 0.0, "kappa": 1.0, "seed": 0}
 INT_AXES = ("batch_size", "seed")  # integer axes: int64 values and columns
 OPTIMIZER_AXES = AXES  # the axes each optimizer reads (fastdescent.optimizers)
@@ -78,7 +78,8 @@ DTYPES = ("float64", "float32")
 STOP_DEFAULTS = {"tol": 1e-20, "diverge": 1e10}
 GRAD_STOP_DEFAULTS = {"grad_tol": 1e-10, "radius": 1e6}  # landscapes (STOP_RULE "grad")
 START_AXES = ("x0", "y0")  # optional: without them every run starts at problem_params.start
-OPTIONAL_AXES = (*START_AXES, "sigma", "batch_size")  # absent: no such axis (no noise; full batch)
+# absent: no such axis (no noise; full batch; one schedule for every run)
+OPTIONAL_AXES = (*START_AXES, "sigma", "batch_size", "schedule")
 MAX_STEPS = 2**31 - 1  # exclusive: steps are stored as int32
 SEED_END = 2**63  # exclusive: seeds are int64
 MAX_TRAJECTORIES = 2**63 - 1  # traj ids are int64
@@ -90,7 +91,7 @@ NAME_PUNCTUATION = "-_."
 
 _TOP_KEYS = (
     "name", "problem", "optimizer", "steps", "dtype", "problem_params", "stop", "metrics",
-    "axes",
+    "axes", "schedule", "schedules", "record",
 )  # fmt: skip
 METRICS_DEFAULTS = {"tail": 0.5}  # noisy sweeps: the tail the loss_tail_* columns cover
 _RANGE_KEYS = ("start", "stop", "num", "scale")
@@ -191,6 +192,11 @@ class SweepSpec:
     stop: dict
     axes: dict
     metrics: dict | None = None  # noisy sweeps (a sigma axis): {"tail": float}
+    #: the schedules by name (``schedules.normalise``'d tables): {"": table} for a
+    #: ``[schedule]`` table (every run), or the ``[schedules.NAME]`` tables that the
+    #: ``schedule`` axis names; None: constant eta (the spec and its hash as before)
+    schedules: dict | None = None
+    record: dict | None = None  # [record]: {"every", "where", "max_trajectories"}
 
     def __post_init__(self):
         object.__setattr__(self, "_values", {})
@@ -210,6 +216,8 @@ class SweepSpec:
             "stop": dict(self.stop),
             "axes": {name: copy.deepcopy(self.axes[name]) for name in self.axis_names},
             **({"metrics": dict(self.metrics)} if self.metrics is not None else {}),
+            **_schedule_keys(self.schedules),
+            **({"record": copy.deepcopy(self.record)} if self.record is not None else {}),
         }
 
     @cached_property
@@ -307,6 +315,8 @@ def _axis_len(axis: dict) -> int:
 
 def _axis_array(name: str, axis: dict) -> np.ndarray:
     """Values of a normalised axis: float64 (int64 for seed), shape (num,)."""
+    if name == "schedule":
+        return np.array(axis["values"], dtype=np.str_)
     if "values" in axis:
         return np.array(axis["values"], dtype=np.int64 if name in INT_AXES else np.float64)
     start, stop, num = axis["start"], axis["stop"], axis["num"]
@@ -469,7 +479,14 @@ def _normalise(
     metrics = _parse_metrics(table.get("metrics"), axes)
     if "sigma" in axes and dtype != "float64":
         fail("dtype", dtype, "gradient noise (axes.sigma) runs in float64 only (for now)")
-    spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes, metrics)
+    scheds = _parse_schedules(table, axes, steps)
+    if scheds is not None and dtype != "float64":
+        fail("dtype", dtype, "learning-rate schedules run in float64 only (for now)")
+    spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes, metrics, scheds)
+    if "record" in table:
+        from .recording import parse_record
+
+        spec = replace(spec, record=parse_record(table["record"], spec))
     if spec.size > MAX_TRAJECTORIES:
         dims = " x ".join(f"{n} {a}" for a, n in zip(spec.axis_names, spec.shape, strict=True))
         raise SpecError(f"axes: the grid has {spec.size} trajectories ({dims}); at most 2**63 - 1")
@@ -506,6 +523,56 @@ def _parse_metrics(raw, axes: dict) -> dict | None:
     check_keys(table, METRICS_DEFAULTS, "metrics")
     tail = as_float(table.get("tail", METRICS_DEFAULTS["tail"]), "metrics.tail", gt=0, le=1)
     return {"tail": tail}
+
+
+def _schedule_keys(schedules: dict | None) -> dict:
+    """The spec dict's schedule keys: {"schedule": table} for one schedule, {"schedules":
+    {name: table}} for a schedule axis, {} for constant eta."""
+    if schedules is None:
+        return {}
+    if "" in schedules:
+        return {"schedule": dict(schedules[""])}
+    return {"schedules": {name: dict(t) for name, t in schedules.items()}}
+
+
+def _parse_schedules(table: dict, axes: dict, steps: int) -> dict | None:
+    """[schedule] (every run) or [schedules.NAME] tables with an axis naming them ->
+    {name: normalised table} ({"": table} for [schedule]); None without either."""
+    from .schedules import BUILTIN, normalise
+
+    one, named = table.get("schedule"), table.get("schedules")
+    axis = axes.get("schedule")
+    if one is not None and (named is not None or axis is not None):
+        raise SpecError(
+            "schedule: give one [schedule] table (every run), or [schedules.NAME] tables "
+            "with an axis schedule = { values = [...] } naming them, not both"
+        )
+    if one is not None:
+        return {"": normalise(one, "schedule", steps)}
+    if named is None and axis is None:
+        return None
+    named = check_table(named if named is not None else {}, "schedules")
+    out = {}
+    for key, sub in named.items():
+        out[key] = normalise(sub, f"schedules.{key}", steps)
+        if key in BUILTIN and out[key] != BUILTIN[key]:
+            fail(f"schedules.{key}", sub, f"{key!r} is built in (constant eta); pick another name")
+    if axis is None:
+        raise SpecError(
+            "schedules: named schedules need an axis naming the ones to run: "
+            f"axes.schedule = {{ values = {['constant', *out]!r} }}".replace("'", '"')
+        )
+    for i, key in enumerate(axis["values"]):
+        if key not in out and key not in BUILTIN:
+            known = ", ".join(repr(k) for k in (*BUILTIN, *out))
+            fail(f"axes.schedule.values[{i}]", key, f"no such schedule (defined: {known})")
+    unused = [key for key in out if key not in axis["values"] and key not in BUILTIN]
+    if unused:
+        fail(f"schedules.{unused[0]}", named[unused[0]], "defined but not in axes.schedule")
+    for key in axis["values"]:
+        if key not in out:
+            out[key] = dict(BUILTIN[key])
+    return {key: out[key] for key in axis["values"]}
 
 
 def _parse_stop(stop: dict, problem: str, module) -> dict:
@@ -546,7 +613,7 @@ def _parse_axes(table: dict, optimizer: str, problem: str, module, params: dict)
     """Validate the axes table -> (normalised axes in AXIS_ORDER order, warnings)."""
     check_keys(table, AXIS_ORDER, "axes")
     opt_axes = OPTIMIZER_AXES[optimizer]
-    used = set(opt_axes) | set(module.axes_used(params)) | {"seed"}
+    used = set(opt_axes) | set(module.axes_used(params)) | {"seed", "schedule"}
     for name in table:
         if name in used:
             continue
@@ -592,6 +659,10 @@ def _parse_axis(name: str, raw, where: str, module) -> dict:
                 f"(found values with {', '.join(extra)})"
             )
         axis = {"values": _parse_values(name, table["values"], f"{where}.values")}
+    elif name == "schedule":
+        raise SpecError(
+            f'{where}: a schedule axis lists names: {{ values = ["constant", "NAME", ...] }}'
+        )
     else:
         missing = [key for key in ("start", "stop", "num") if key not in table]
         if missing:
@@ -607,6 +678,11 @@ def _parse_axis(name: str, raw, where: str, module) -> dict:
 
 def _parse_values(name: str, raw, where: str) -> list:
     items = as_list(raw, where, max_len=MAX_VALUES)
+    if name == "schedule":
+        names = [as_str(v, f"{where}[{i}]") for i, v in enumerate(items)]
+        if len(set(names)) != len(names):
+            fail(where, names, "each schedule at most once")
+        return names
     if name == "seed":
         return [as_int(v, f"{where}[{i}]", ge=0, lt=SEED_END) for i, v in enumerate(items)]
     if name == "batch_size":

@@ -55,6 +55,7 @@ REJECTED = "_rejected"
 SPEC_KEY = "fastdescent.spec"
 HASH_KEY = "fastdescent.spec_hash"
 VERSION_KEY = "fastdescent.version"
+CATEGORIES_KEY = "fastdescent.categories"  # a dictionary axis column's names, in order
 CRITICAL_KEY = "fastdescent.critical_points"  # landscapes: their minima, saddles, maxima
 FORMAT = 1
 STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
@@ -103,6 +104,7 @@ def schema(
     version: str,
     extra=(),
     extra_metadata=None,
+    categories=None,
 ) -> pa.Schema:
     """The one Arrow schema of every part of a sweep.
 
@@ -111,9 +113,17 @@ def schema(
     eta); then METRIC_FIELDS; then ``extra``, (name, Arrow type) pairs (landscapes:
     x_final, y_final float64, basin int32). ``extra_metadata``: more key-value metadata
     (landscapes: CRITICAL_KEY, their minima and other critical points as JSON).
+    ``categories``: {axis: its values} for axes of names (the schedule axis): a
+    dictionary column (int8 codes, a pandas categorical), the names in the field's
+    metadata, so ``to_table`` writes the same dictionary into every part.
     """
+    categories = categories or {}
     fields = [pa.field("traj", pa.int64(), nullable=False)]
     for name in axis_names:
+        if name in categories:
+            meta = {CATEGORIES_KEY: json.dumps(list(categories[name]))}
+            fields.append(pa.field(name, STATUS_TYPE, False, metadata=meta))
+            continue
         fields.append(pa.field(name, pa.int64() if name in INT_AXES else pa.float64(), False))
     fields += [pa.field(name, pa.float64(), False) for name in derived_names]
     fields += [pa.field(name, typ, False) for name, typ in (*METRIC_FIELDS, *extra)]
@@ -130,6 +140,13 @@ def to_table(schema_: pa.Schema, columns: dict[str, np.ndarray]) -> pa.Table:
         if field.name == "status":
             arrays.append(
                 pa.DictionaryArray.from_arrays(pa.array(col, pa.int8()), _STATUS_DICTIONARY)
+            )
+        elif field.metadata and CATEGORIES_KEY.encode() in field.metadata:
+            names = json.loads(field.metadata[CATEGORIES_KEY.encode()])
+            values, inverse = np.unique(np.asarray(col, dtype=np.str_), return_inverse=True)
+            codes = np.array([names.index(v) for v in values], np.int8)[inverse]
+            arrays.append(
+                pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()), pa.array(names))
             )
         else:
             arrays.append(pa.array(col, field.type))

@@ -108,20 +108,22 @@ def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, ta
     mean, M2 (Welford), and the step limit of each lane (steps; a noisy run settling
     without noise after max_steps: steps + SETTLE, ``lanes``). The tail sums are of
     f(w_t) - fmin over the states t >= tail_from a lane reaches
-    (non-finite values left out); tail = (tail_from, fmin). nz = (nxb, nyb), each (B, nl):
-    the normals of the lane's steps
-    t0 .. t0 + B - 1 (t0 its step at the block's start), row s for step t0 + s. A lane
-    with sigma != 0 never stops as converged, and its gradient is g + sigma xi; a lane
-    with sigma = 0 runs exactly the operations of ``block``.
+    (non-finite values left out); tail = (tail_from, fmin). nz = (nxb, nyb, etb), each
+    (B, nl): the normals and the step sizes eta_t of the lane's steps t0 .. t0 + B - 1
+    (t0 its step at the block's start), row s for step t0 + s (the step size replaces
+    the lane's eta: learning-rate schedules). A lane with sigma != 0 never stops as
+    converged, and its gradient is g + sigma xi; a lane with sigma = 0 and eta_t = eta
+    runs exactly the operations of ``block``.
     """
-    xs, ys, vxs, vys, x0s, y0s, etas, betas = L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]
+    xs, ys, vxs, vys, x0s, y0s, betas = L[0], L[1], L[2], L[3], L[4], L[5], L[7]
     sigs, ans, ams, aqs, lims = L[9], L[10], L[11], L[12], L[13]
-    nxb, nyb = nz
+    nxb, nyb, etb = nz
     tail_from, fmin = tail
     for s in range(B):
         n_live = 0
         nxs = nxb[s]
         nys = nyb[s]
+        ets = etb[s]
         for lane in range(nl):
             x, y, vx, vy = xs[lane], ys[lane], vxs[lane], vys[lane]
             t = ts[lane]
@@ -147,7 +149,7 @@ def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, ta
             ams[lane] = mean1 if m else mean
             aqs[lane] = aqs[lane] + delta * (e - mean1) if m else aqs[lane]
             nx, ny, nvx, nvy = advance_noisy(
-                problem, optimizer, x, y, vx, vy, gx, gy, etas[lane], betas[lane], c,
+                problem, optimizer, x, y, vx, vy, gx, gy, ets[lane], betas[lane], c,
                 sig * nxs[lane], sig * nys[lane], noisy,
             )  # fmt: skip
             xs[lane] = nx if go else x

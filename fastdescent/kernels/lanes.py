@@ -316,9 +316,23 @@ def _fill_noise(lane, j, t0, steps, noise, nxb, nyb):
 
 
 @jit
-def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
+def _fill_eta(lane, j, t0, steps, eta, s_table, s_index, etb):
+    """Rows s of etb[:, lane]: eta_{t0 + s} = eta * s(t0 + s) of row j; past the last
+    step (a noisy run settling without noise) the base eta."""
+    k = s_index[j]
+    for s in range(B):
+        t = t0 + s
+        etb[s, lane] = eta * s_table[k, t] if t < steps else eta
+
+
+@jit
+def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise, s_table, s_index,
+             s_varies):  # fmt: skip
     """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1, nl = ints[4] lanes at a time.
-    noise: None (a noiseless sweep) or (seeds, seed_index, table, tail) (``sweep_lanes``)."""
+    noise: None (a noiseless sweep) or (seeds, seed_index, table, tail) (``sweep_lanes``);
+    s_table, s_index, s_varies: the schedules (``sweep_lanes_noisy``), or empty arrays
+    (``sweep_lanes``: constant eta)."""
+    scheduled = s_table.shape[0] > 0
     n = status.shape[0]
     r0 = k * n // n_tiles
     r1 = (k + 1) * n // n_tiles
@@ -342,6 +356,7 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
     z = np.empty(3 * B + 1)
     nxb = np.zeros((B, nl))
     nyb = np.zeros((B, nl))
+    etb = np.zeros((B, nl))
     nxt = r0
     while True:
         # finalise lanes that stopped, refill idle lanes, roll the checkpoints
@@ -368,6 +383,8 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
                     f0s[lane], ck_prev[lane], etas[lane], betas[lane], c, status, iout, fout,
                     wx, wy, z, vxs[lane], vys[lane], sigs[lane], gtol2,
                 )  # fmt: skip
+                if scheduled and s_varies[s_index[j]]:
+                    fout[F_RATE, j] = math.nan  # eta_t varies: no fixed contraction
                 row[lane] = -1
                 if noise is not None:
                     tail = noise[3]
@@ -405,6 +422,8 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
                 ck_cur[lane, 4] = ts[lane]
                 if noise is not None and sigs[lane] != 0.0:
                     _fill_noise(lane, row[lane], ts[lane], steps, noise, nxb, nyb)
+                if scheduled:
+                    _fill_eta(lane, row[lane], ts[lane], steps, etas[lane], s_table, s_index, etb)
         if busy == 0:
             break
         if noise is None:
@@ -412,8 +431,9 @@ def run_tile(k, n_tiles, rows, c, ints, floats, status, iout, fout, noise):
         else:
             tail_args = (ints[INT_TAIL_FROM], floats[FLOAT_FMIN])
             run_block_noisy(
-                problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, (nxb, nyb), tail_args
-            )
+                problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, (nxb, nyb, etb),
+                tail_args,
+            )  # fmt: skip
 
 
 @jit_parallel
@@ -430,17 +450,24 @@ def sweep_lanes(rows, c, ints, floats, status, iout, fout):
     n = status.shape[0]
     n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
     counter = np.zeros(1, np.int64)
+    no_table = np.zeros((0, 0))
+    no_index = np.zeros(0, np.int64)
+    no_varies = np.zeros(0, np.bool_)
     for _ in prange(n_tiles):
         k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
-            run_tile(scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, None)
+            run_tile(
+                scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, None,
+                no_table, no_index, no_varies,
+            )  # fmt: skip
             k = fetch_add(counter, np.int64(1))
 
 
 @jit_parallel
 def sweep_lanes_noisy(rows, c, ints, floats, status, iout, fout, seeds, seed_index, table,
-                      tail):  # fmt: skip
-    """``sweep_lanes`` with gradient noise (module docstring), for a sweep with a sigma axis.
+                      tail, s_table, s_index, s_varies):  # fmt: skip
+    """``sweep_lanes`` with gradient noise (module docstring), for a sweep with a sigma
+    axis, and learning-rate schedules (with or without noise; sigma 0 then).
 
     rows    float64 (5, n): eta, beta, x0, y0, sigma
     ints    int64 (6,): those of ``sweep_lanes`` and tail_from = steps - ceil(tail * steps)
@@ -451,6 +478,10 @@ def sweep_lanes_noisy(rows, c, ints, floats, status, iout, fout, seeds, seed_ind
             seeds (``rng.build_table``), or shape (0, 0, d): drawn on the fly (same bits);
             d = 2, or 1 for a 1-D problem (no noise on y, which stays 0)
     tail    float64 (2, n) output: loss_tail_mean, loss_tail_std
+    s_table float64 (K, steps), s_index int64 (n,), s_varies bool (K,): row j's update
+            from w_t uses eta_t = eta * s_table[s_index[j], t] (``schedules.sweep_table``;
+            one row of ones for constant eta: eta * 1.0 is eta); s_varies[k]: rate NaN.
+            A noisy run settling after max_steps uses the base eta.
     """
     n = status.shape[0]
     n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
@@ -460,6 +491,7 @@ def sweep_lanes_noisy(rows, c, ints, floats, status, iout, fout, seeds, seed_ind
         k = fetch_add(counter, np.int64(1))
         while k < n_tiles:
             run_tile(
-                scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, noise
-            )
+                scramble(k, n_tiles), n_tiles, rows, c, ints, floats, status, iout, fout, noise,
+                s_table, s_index, s_varies,
+            )  # fmt: skip
             k = fetch_add(counter, np.int64(1))

@@ -157,8 +157,9 @@ def _finish(j, lane, last, live_rate, frozen, ring, sig, order, status, n_steps,
 
 @jit
 def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints, status,
-             n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+             n_steps, diverge_step, loss0, final_loss, rate, tail, sched):  # fmt: skip
     """Rows k * n // n_tiles .. (k + 1) * n // n_tiles - 1 (see ``sweep_loss``)."""
+    s_table, s_index, s_varies = sched
     n = status.shape[0]
     r0 = k * n // n_tiles
     r1 = (k + 1) * n // n_tiles
@@ -228,7 +229,8 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                 sigma = rows[2, j]
                 if sigma != 0.0:
                     _noise(seeds[j], ts[lane], xi)  # the update from w_t uses xi_t
-                _update(optimizer, rows[0, j], rows[1, j], lam, w, V[lane], sigma, xi)
+                eta = rows[0, j] * s_table[s_index[j], ts[lane]]  # eta_t
+                _update(optimizer, eta, rows[1, j], lam, w, V[lane], sigma, xi)
                 t = ts[lane] + 1
                 ts[lane] = t
                 L = _loss(lam, w)
@@ -236,7 +238,8 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                 if not math.isfinite(gap):  # stop before accumulating step t
                     _finish(j, lane, t - 1, lane_rate[lane], frozen, ring, sig, order,
                             status, n_steps, diverge_step, final_loss, rate, DIVERGED, t,
-                            math.inf, sigma != 0.0, acc, tail)  # fmt: skip
+                            math.inf, sigma != 0.0 or s_varies[s_index[j]], acc,
+                            tail)  # fmt: skip
                     row[lane] = -1
                     continue
                 if t >= tail_from:  # the tail's excess loss, Welford's update
@@ -257,8 +260,8 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                     code = MAX_STEPS
                 if code >= 0:
                     _finish(j, lane, t, lane_rate[lane], frozen, ring, sig, order, status,
-                            n_steps, diverge_step, final_loss, rate, code, t, L, sigma != 0.0,
-                            acc, tail)  # fmt: skip
+                            n_steps, diverge_step, final_loss, rate, code, t, L,
+                            sigma != 0.0 or s_varies[s_index[j]], acc, tail)  # fmt: skip
                     row[lane] = -1
                     continue
                 if t % B == 0 and sigma == 0.0:  # the floor: freeze, end the window
@@ -273,7 +276,8 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
 
 @jit_parallel
 def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n_steps,
-               diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+               diverge_step, loss0, final_loss, rate, tail, s_table, s_index,
+               s_varies):  # fmt: skip
     """Trajectories of one chunk of a quadratic sweep, row j from column j of the inputs.
 
     rows       float64 (3, n): eta (absolute), beta, sigma of each trajectory
@@ -284,6 +288,9 @@ def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n
                tail: the last K = ceil(metrics.tail * steps) steps)
     outputs (n,): status int8, n_steps, diverge_step int32, loss0, final_loss, rate;
     tail float64 (2, n): mean and standard deviation of the excess loss over the tail.
+    s_table float64 (K, steps), s_index int64 (n,), s_varies bool (K,): row j's update
+            from w_t uses eta_t = eta * s_table[s_index[j], t]; s_varies[k]: rate NaN
+            (``schedules.sweep_table``; one row of ones for constant eta)
     """
     n = status.shape[0]
     n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
@@ -294,6 +301,7 @@ def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n
             run_tile(
                 scramble(k, n_tiles), n_tiles, rows, seeds, lam_index, lam_table, start,
                 floats, ints, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+                (s_table, s_index, s_varies),
             )  # fmt: skip
             k = fetch_add(counter, np.int64(1))
 
@@ -318,10 +326,10 @@ NLN = 64  # lanes per tile of the noisy kernel (a runtime value in the loops)
 
 @jit_inline
 def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1, acc2,
-                 steps, tail_from):  # fmt: skip
+                 steps, tail_from, sf):  # fmt: skip
     """Steps t0 .. t0 + B - 1 (those below ``steps``) of every lane in lockstep; P rows:
-    eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t. Returns
-    the number of lanes still live."""
+    eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t; sf[t]:
+    the schedule's factor (eta_t = eta * sf[t]). Returns the number of lanes still live."""
     etas, betas, sigs, conv, div = P
     n_live = 0
     for s in range(B):
@@ -330,13 +338,14 @@ def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, a
             break
         for lane in range(nl):
             S[lane] = 0.0
+        st = sf[t]
         for i in range(d):
             z = xi[t - xoff, i]
             wi, vi, li = W[i], V[i], LAM[i]
             for lane in range(nl):
                 w = wi[lane]
                 lam = li[lane]
-                eta = etas[lane]
+                eta = etas[lane] * st
                 on = live[lane]
                 if optimizer == GD:
                     g = lam * w
@@ -387,7 +396,7 @@ def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, a
 
 @jit_inline
 def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2, steps,
-                  tail_from):  # fmt: skip
+                  tail_from, sf):  # fmt: skip
     """``_noisy_block`` for d = 2, all in one loop over the lanes (state in registers,
     each array read and written once per step); the same operations in the same order.
     X: w_0, w_1, v_0, v_1, lam_0, lam_1 of every lane, six separate arrays (rows of one
@@ -401,13 +410,14 @@ def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
             break
         z0 = xi[t - xoff, 0]
         z1 = xi[t - xoff, 1]
+        st = sf[t]
         t1 = t + 1
         tail = t1 >= tail_from
         n = float(t1 - tail_from + 1)  # the count of every live lane's tail sums
         n_live = 0
         for lane in range(nl):
             on = live[lane]
-            eta = etas[lane]
+            eta = etas[lane] * st
             sig = sigs[lane]
             w0, w1, lam0, lam1 = w0s[lane], w1s[lane], l0s[lane], l1s[lane]
             if optimizer == GD:
@@ -457,25 +467,25 @@ def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
 
 @jit
 def _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop, F, xi, xoff, acc1,
-                     acc2, steps, tail_from):  # fmt: skip
+                     acc2, steps, tail_from, sf):  # fmt: skip
     """``_noisy_block`` (``_noisy_block2`` on X for d = 2) with the optimizer a constant."""
     if d == 2:
         if optimizer == GD:
             return _noisy_block2(GD, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2, steps,
-                                 tail_from)  # fmt: skip
+                                 tail_from, sf)  # fmt: skip
         if optimizer == NESTEROV:
             return _noisy_block2(NESTEROV, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
-                                 steps, tail_from)  # fmt: skip
+                                 steps, tail_from, sf)  # fmt: skip
         return _noisy_block2(HEAVY_BALL, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
-                             steps, tail_from)  # fmt: skip
+                             steps, tail_from, sf)  # fmt: skip
     if optimizer == GD:
         return _noisy_block(GD, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1, acc2,
-                            steps, tail_from)  # fmt: skip
+                            steps, tail_from, sf)  # fmt: skip
     if optimizer == NESTEROV:
         return _noisy_block(NESTEROV, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1,
-                            acc2, steps, tail_from)  # fmt: skip
+                            acc2, steps, tail_from, sf)  # fmt: skip
     return _noisy_block(HEAVY_BALL, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1,
-                        acc2, steps, tail_from)  # fmt: skip
+                        acc2, steps, tail_from, sf)  # fmt: skip
 
 
 @jit
@@ -514,7 +524,8 @@ def _noisy_finish(j, lane, d, W, LAM, F, P, tstop, acc1, acc2, tail_from, status
 
 @jit
 def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats, ints, xi_table,
-                   seed, status, n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+                   seed, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+                   sf):  # fmt: skip
     """Rows order[k * n // n_tiles .. (k + 1) * n // n_tiles - 1] (``sweep_loss_noisy``)."""
     n = order.shape[0]
     r0 = k * n // n_tiles
@@ -592,10 +603,11 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
                         for i in range(d):
                             xi[s, i] = xi4[i]
                 n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
-                                          X, xi, t0, acc1, acc2, steps, tail_from)  # fmt: skip
+                                          X, xi, t0, acc1, acc2, steps, tail_from, sf)  # fmt: skip
             else:
                 n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
-                                          X, xi_table, 0, acc1, acc2, steps, tail_from)  # fmt: skip
+                                          X, xi_table, 0, acc1, acc2, steps, tail_from,
+                                          sf)  # fmt: skip
             if n_live == 0:
                 break
             t0 += B
@@ -608,7 +620,8 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
 
 @jit_parallel
 def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_table, seed,
-                     status, n_steps, diverge_step, loss0, final_loss, rate, tail):  # fmt: skip
+                     status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+                     sf):  # fmt: skip
     """Noisy trajectories (sigma != 0) of one seed: ``sweep_loss``'s outputs for them,
     the same bits, fast (see the comment above ``NLN``).
 
@@ -618,6 +631,8 @@ def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_
     ints int64 (5,): optimizer, order, steps, K (the tail's length), lanes (>= 32);
     xi_table float64 (steps, d): rng.normal(seed, STREAM_NOISE, t, i) (``rng.build_table``),
     or shape (0, d): drawn per tile and block instead (the same bits); seed: its value.
+    sf float64 (steps,): the schedule's factors s(t) shared by all of ``order`` (the
+    engine groups rows by seed and schedule): eta_t = eta * sf[t]; ones for constant eta.
     """
     n = order.shape[0]
     nl = ints[4]
@@ -629,6 +644,6 @@ def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_
             run_noisy_tile(
                 scramble(k, n_tiles), n_tiles, order, rows, lam_index, lam_table, start, floats,
                 ints, xi_table, seed, status, n_steps, diverge_step, loss0, final_loss, rate,
-                tail,
+                tail, sf,
             )  # fmt: skip
             k = fetch_add(counter, np.int64(1))
