@@ -1,0 +1,201 @@
+"""Figures of the learning-rate range test (``scripts/lr_range_test.py``): matplotlib only,
+drawing the tables of ``fastdescent.analysis_range``. Sizes and fonts as
+``fastdescent.plots`` (7.2 in wide, text >= 9 pt).
+
+- ``range_curves``: a panel per (beta, kappa): the smoothed loss against eta (log-log),
+  the median over seeds with a band spanning the seeds, one seed's raw loss in grey, the
+  stop threshold diverge_th x best, each rule's suggestion as a marker on the curve with
+  a horizontal bar spanning the seeds, the measured cliff (solid line, shaded over the
+  seeds) and theory's limit 2 / lambda_max or 2 (1 + beta) / lambda_max (dashed red).
+- ``cliff_vs_kappa``: the cliff / limit against kappa per (beta, sigma), seeds' spread as
+  bars, the band 1 +- 5 %; beside it, each rule's suggestion / limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .analysis_range import RULES
+from .plots import NAMES, SMALL, THEORY, WIDTH
+
+__all__ = ["RULE_STYLE", "cliff_vs_kappa", "range_curves"]
+
+#: marker, colour and label of each suggestion rule
+RULE_STYLE = {
+    "steepest": ("o", "#1f77b4", "steepest (lr-finder)"),
+    "minimum": ("v", "#2ca02c", "minimum/10 (fastai)"),
+    "steep": ("D", "#9467bd", "steep (fastai)"),
+    "valley": ("*", "#ff7f0e", "valley (fastai)"),
+}
+CLIFF = "black"
+LIBRARY = {
+    "fastai": "fastai: debiased EMA β = {beta:g}, stop at {th:g} × best",
+    "lr_finder": "lr-finder: EMA smooth_f = {smooth_f:g}, stop at {th:g} × best",
+}
+LIMIT_TEXT = {"gd": "2/λmax", "heavy_ball": "2(1+β)/λmax", "nesterov": "2(1+β)/((1+2β)λmax)"}
+
+
+def _g(x):
+    return f"{x:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _panel_title(key, optimizer):
+    parts = []
+    if optimizer != "gd" and "beta" in key:
+        parts.append(f"β = {key['beta']:g}")
+    if "kappa" in key:
+        parts.append(f"κ = {_g(key['kappa'])}")
+    for k in ("sigma", "batch_size"):
+        if k in key:
+            parts.append(f"{'σ' if k == 'sigma' else 'B'} = {key[k]:g}")
+    return ", ".join(parts)
+
+
+def _on_curve(curve, eta):
+    """The median curve's value at ``eta`` (log-log interpolation over finite rows)."""
+    ok = np.isfinite(curve["median"]) & (curve["median"] > 0)
+    if not ok.any() or not np.isfinite(eta):
+        return np.nan
+    x, y = np.log(curve["eta"][ok]), np.log(curve["median"][ok])
+    return float(np.exp(np.interp(np.log(eta), x, y)))
+
+
+def range_curves(panels, spec, library):
+    """The range-test curves. ``panels``: list of (curve, row) pairs in drawing order, each
+    a group's ``analysis_range.curves`` dict and its ``summarise`` row (a dict; with
+    ``efolds``: the slow direction's e-folds at the limit); the panels are laid out with
+    one row per beta and one column per kappa (as the keys vary). ``library``: {"name":
+    "fastai" | "lr_finder", "th": diverge_th, and its smoothing parameter}."""
+    rows_of = sorted({p[0]["key"].get("beta", 0.0) for p in panels})
+    cols_of = sorted({tuple(v for k, v in p[0]["key"].items() if k != "beta") for p in panels})
+    nr, nc = len(rows_of), len(cols_of)
+    fig = Figure(figsize=(WIDTH, 2.35 * nr + 1.6), layout="constrained")
+    axes = fig.subplots(nr, nc, squeeze=False)
+    lib, cliff_col = library["name"], f"cliff_{library['name']}"
+    for curve, row in panels:
+        key = curve["key"]
+        r = rows_of.index(key.get("beta", 0.0))
+        c = cols_of.index(tuple(v for k, v in key.items() if k != "beta"))
+        ax = axes[r, c]
+        eta = curve["eta"]
+        ax.plot(eta, curve["raw"], color="0.75", lw=0.6, zorder=1)
+        lo, hi = curve["lo"], np.where(np.isfinite(curve["hi"]), curve["hi"], 1e300)
+        ax.fill_between(eta, lo, hi, color="#9ecae1", alpha=0.7, lw=0, zorder=2)
+        ax.plot(eta, curve["median"], color="#08519c", lw=1.4, zorder=3)
+        best = np.nanmin(np.where(np.isfinite(curve["median"]), curve["median"], np.nan))
+        ax.axhline(library["th"] * best, color="0.35", lw=0.8, ls=":", zorder=2)
+        ax.axvline(row["limit"], color=THEORY, lw=1.6, ls="--", zorder=4)
+        if np.isfinite(row[cliff_col]):
+            ax.axvspan(row[f"{cliff_col}_lo"], row[f"{cliff_col}_hi"], color="0.5", alpha=0.3,
+                       lw=0, zorder=1)  # fmt: skip
+            ax.axvline(row[cliff_col], color=CLIFF, lw=1.1, zorder=4)
+        for rule in RULES:
+            m, colour, _ = RULE_STYLE[rule]
+            x = row[rule]
+            if not np.isfinite(x):
+                continue
+            y = _on_curve(curve, x)
+            err = [[x - row[f"{rule}_lo"]], [row[f"{rule}_hi"] - x]]
+            ax.errorbar([x], [y], xerr=err, fmt=m, color=colour, mec="black", mew=0.6,
+                        ms=9 if m == "*" else 6, capsize=2, lw=1.0, zorder=5)  # fmt: skip
+        ratio = row[f"ratio_{lib}"]
+        text = f"cliff / limit = {ratio:.3f}" if np.isfinite(ratio) else "no cliff in range"
+        if "efolds" in row and np.isfinite(row["efolds"]):
+            text += f", N = {_g(row['efolds'])}"
+        finite = curve["median"][np.isfinite(curve["median"])]
+        low = np.nanmin(np.where(lo > 0, lo, np.nan)) if np.any(lo > 0) else best
+        top = max(library["th"] * best, finite[0] if len(finite) else best)
+        ax.set(xscale="log", yscale="log", xlim=(eta[0], eta[-1]), ylim=(low / 3, top * 30))
+        ax.set_title(f"{_panel_title(key, spec['optimizer'])}\n{text}", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("step size η (log)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("smoothed loss")
+    handles = [
+        Line2D([], [], color="#08519c", lw=1.4, label="smoothed, median of seeds"),
+        Patch(color="#9ecae1", label="seeds' range"),
+        Line2D([], [], color="0.75", lw=0.8, label="one seed, raw"),
+        Line2D([], [], color="0.35", lw=0.8, ls=":", label=f"{library['th']:g} × best"),
+        Line2D([], [], color=CLIFF, lw=1.1, label="cliff, seeds shaded"),
+        Line2D([], [], color=THEORY, lw=1.6, ls="--",
+               label=f"theory η < {LIMIT_TEXT[spec['optimizer']]}"),
+    ] + [Line2D([], [], ls="none", marker=RULE_STYLE[r][0], color=RULE_STYLE[r][1], mec="black",
+                ms=7, label=RULE_STYLE[r][2]) for r in RULES]  # fmt: skip
+    if any("efolds" in row for _, row in panels):
+        handles.append(Line2D([], [], ls="none", label="N: slow e-folds at the limit"))  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=SMALL,
+               frameon=False)  # fmt: skip
+    smooth = LIBRARY[lib].format(**library)
+    sched = spec.get("schedule", {})
+    fig.suptitle(
+        f"{NAMES[spec['optimizer']]}: learning-rate range test, sweep '{spec['name']}'\n"
+        f"exp_range over {spec['steps']} steps (η × {sched.get('end_factor', float('nan')):g}"
+        f"); {smooth}",
+        fontsize=11,
+    )
+    return fig
+
+
+def cliff_vs_kappa(summarised, spec, series_keys, library):
+    """Three panels against kappa, one series per combination of ``series_keys`` (e.g.
+    beta, sigma), medians over seeds with the seeds' range as bars: the cliff / limit on a
+    log scale (a cliff that never came: an open triangle at the top), the same zoomed
+    to 1 +- 15 % with the band 1 +- 5 %, and each rule's suggestion / limit (one marker
+    per rule, one colour per series)."""
+    fig = Figure(figsize=(WIDTH, 3.7), layout="constrained")
+    wide, zoom, right = fig.subplots(1, 3, sharex=True)
+    lib = library["name"]
+    col = f"ratio_{lib}"
+    groups = list(summarised.groupby(series_keys, sort=True)) if series_keys else [((), summarised)]
+    cmap = colormaps["viridis"]
+    top = np.nanmax(summarised[f"{col}_hi"].to_numpy(float), initial=1.0)
+    for i, (key, g) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        colour = cmap(0.85 * i / max(1, len(groups) - 1))
+        label = ", ".join(f"{'β' if k == 'beta' else 'σ' if k == 'sigma' else k} = {v:g}"
+                          for k, v in zip(series_keys, key, strict=True)) or "all"  # fmt: skip
+        g = g.sort_values("kappa") if "kappa" in g else g
+        x = g["kappa"].to_numpy(float) if "kappa" in g else np.ones(len(g))
+        y = g[col].to_numpy(float)
+        err = np.array([y - g[f"{col}_lo"].to_numpy(float), g[f"{col}_hi"].to_numpy(float) - y])
+        for ax in (wide, zoom):
+            ax.errorbar(x, y, yerr=err, fmt="o-", color=colour, ms=4, capsize=2, lw=1.2,
+                        label=label)  # fmt: skip
+        none = ~np.isfinite(y)
+        if none.any():
+            wide.plot(x[none], np.full(none.sum(), top * 1.3), "^", mfc="none", mec=colour,
+                      ls="none")  # fmt: skip
+        for rule in RULES:
+            m = RULE_STYLE[rule][0]
+            ry = (g[rule] / g["limit"]).to_numpy(float)
+            rerr = np.array([ry - (g[f"{rule}_lo"] / g["limit"]).to_numpy(float),
+                             (g[f"{rule}_hi"] / g["limit"]).to_numpy(float) - ry])  # fmt: skip
+            right.errorbar(x, ry, yerr=rerr, fmt=m, color=colour, mec="black", mew=0.5,
+                           ms=8 if m == "*" else 5, capsize=2, lw=0.8, ls="-")  # fmt: skip
+    for ax in (wide, zoom, right):
+        ax.axhline(1.0, color=THEORY, lw=1.4, ls="--", zorder=0)
+        ax.set(xscale="log", xlabel="condition number κ")
+        ax.tick_params(labelsize=SMALL)
+    for ax in (wide, zoom):
+        ax.axhspan(0.95, 1.05, color=THEORY, alpha=0.15, lw=0, zorder=0)
+    wide.set(yscale="log", ylabel=f"cliff / ({LIMIT_TEXT[spec['optimizer']]})")
+    wide.set_title(f"cliff ({lib}, {library['th']:g} × best)", fontsize=10)
+    wide.legend(fontsize=SMALL, loc="best")
+    zoom.set_ylim(0.85, 1.15)
+    zoom.set_title("zoom: band ±5 %", fontsize=10)
+    right.set(yscale="log", ylabel="suggestion / limit")
+    right.set_title("suggestions", fontsize=10)
+    right.legend(handles=[Line2D([], [], ls="none", marker=RULE_STYLE[r][0], color="0.6",
+                                 mec="black", ms=7, label=RULE_STYLE[r][2]) for r in RULES],
+                 fontsize=SMALL - 1, loc="best")  # fmt: skip
+    fig.suptitle(
+        f"{NAMES[spec['optimizer']]}: range-test cliff and suggestions against theory's limit, "
+        f"sweep '{spec['name']}'\nmedian over seeds, bars: the seeds' range",
+        fontsize=11,
+    )
+    return fig
