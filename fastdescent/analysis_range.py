@@ -62,10 +62,13 @@ direction stood at the crossing to diverge_th times the best loss. Noiseless, th
 direction was crushed (exactly to ~0 where eta lambda_max = 1), so R is astronomically
 large and the cliff lags far behind the limit; additive gradient noise (or mini-batches)
 re-seeds it every step, R is moderate and the cliff comes within a few per cent once r is
-small. But noise also sets a floor that rises with eta (about eta sigma^2 d / 4 for gd):
-when every direction has reached that floor long before the limit (well-conditioned
-problems, kappa r small), the floor's own rise trips the rule early and the cliff reads
-the temperature, not the limit. ``slow_efolds`` measures this.
+small. But noise also sets a floor that rises with eta (about eta sigma^2 d / 4 for gd,
+divided by 1 - beta with momentum): when every direction has reached that floor long
+before the limit (a well-conditioned quadratic, kappa r small: ``slow_efolds`` large),
+the floor's own rise trips the rule early and the cliff reads the temperature, not the
+limit. A floor that does not rise with eta does not: least squares' residual loss_min
+(linreg) holds the best loss up, and there the cliff reads the limit at every kappa as
+long as the noise's excess stays below (diverge_th - 1) loss_min up to the limit.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from .analysis_range import RULES
 from .plots import NAMES, SMALL, THEORY, WIDTH
@@ -141,13 +142,13 @@ def range_curves(panels, spec, library):
     return fig
 
 
-def cliff_vs_kappa(summarised, spec, series_keys, library):
+def cliff_vs_kappa(summarised, spec, series_keys, library, suggested=None):
     """Three panels against kappa, one series per combination of ``series_keys`` (e.g.
     beta, sigma), medians over seeds with the seeds' range as bars: the cliff / limit on a
     log scale (a cliff that never came: an open triangle at the top), the same zoomed
     to 1 +- 15 % with the band 1 +- 5 %, and each rule's suggestion / limit (one marker
-    per rule, one colour per series)."""
-    fig = Figure(figsize=(WIDTH, 3.7), layout="constrained")
+    per rule, one colour per series) of the rows of ``suggested`` (default: all)."""
+    fig = Figure(figsize=(WIDTH, 4.3), layout="constrained")
     wide, zoom, right = fig.subplots(1, 3, sharex=True)
     lib = library["name"]
     col = f"ratio_{lib}"
@@ -170,6 +171,8 @@ def cliff_vs_kappa(summarised, spec, series_keys, library):
         if none.any():
             wide.plot(x[none], np.full(none.sum(), top * 1.3), "^", mfc="none", mec=colour,
                       ls="none")  # fmt: skip
+        if suggested is not None and not g.index.isin(suggested.index).any():
+            continue
         for rule in RULES:
             m = RULE_STYLE[rule][0]
             ry = (g[rule] / g["limit"]).to_numpy(float)
@@ -184,15 +187,34 @@ def cliff_vs_kappa(summarised, spec, series_keys, library):
     for ax in (wide, zoom):
         ax.axhspan(0.95, 1.05, color=THEORY, alpha=0.15, lw=0, zorder=0)
     wide.set(yscale="log", ylabel=f"cliff / ({LIMIT_TEXT[spec['optimizer']]})")
+    lows = summarised[f"{col}_lo"].to_numpy(float)
+    bottom = min(0.9, np.nanmin(lows, initial=1.0) / 1.2)
+    wide.set_ylim(bottom, max(1.1, top * 1.6))
+    lo_y, hi_y = wide.get_ylim()
+    ticks = [t * 10.0**k for k in range(-4, 3) for t in (1, 2, 5)]
+    ticks += [1.1, 1.2, 1.5] if hi_y / lo_y < 5 else []
+    wide.set_yticks(sorted(t for t in ticks if lo_y <= t <= hi_y))
     wide.set_title(f"cliff ({lib}, {library['th']:g} × best)", fontsize=10)
-    wide.legend(fontsize=SMALL, loc="best")
+    handles, labels = wide.get_legend_handles_labels()
+    if not np.isfinite(summarised[col].to_numpy(float)).all():
+        handles.append(Line2D([], [], ls="none", marker="^", mfc="none", mec="black"))
+        labels.append("no cliff within the range")
+    for r in RULES:
+        handles.append(Line2D([], [], ls="none", marker=RULE_STYLE[r][0], color="0.6",
+                              mec="black", ms=7))  # fmt: skip
+        labels.append(RULE_STYLE[r][2])
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
+               fontsize=SMALL, frameon=False)  # fmt: skip
     zoom.set_ylim(0.85, 1.15)
     zoom.set_title("zoom: band ±5 %", fontsize=10)
     right.set(yscale="log", ylabel="suggestion / limit")
-    right.set_title("suggestions", fontsize=10)
-    right.legend(handles=[Line2D([], [], ls="none", marker=RULE_STYLE[r][0], color="0.6",
-                                 mec="black", ms=7, label=RULE_STYLE[r][2]) for r in RULES],
-                 fontsize=SMALL - 1, loc="best")  # fmt: skip
+    one = suggested if suggested is not None else summarised
+    single = "sigma" in one and one["sigma"].nunique() == 1
+    only = f", σ = {one['sigma'].iloc[0]:g}" if single else ""
+    right.set_title(f"suggestions{only}", fontsize=10)
+    for ax in (wide, right):  # plain numbers: these ratios span a few decades at most
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     fig.suptitle(
         f"{NAMES[spec['optimizer']]}: range-test cliff and suggestions against theory's limit, "
         f"sweep '{spec['name']}'\nmedian over seeds, bars: the seeds' range",
