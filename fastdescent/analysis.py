@@ -15,6 +15,7 @@ so a boundary found exactly where theory puts it has residual in [0, 1).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 from . import theory
 
 __all__ = [
+    "Grid",
     "RateMap",
     "best_rate",
     "boundary",
@@ -31,6 +33,7 @@ __all__ = [
     "decade_ticks",
     "decades",
     "finite_limit",
+    "grid",
     "kappa_line",
     "limit_curve",
     "limit_line",
@@ -99,12 +102,27 @@ def decades(rate):
         return np.where(r < 1.0, -np.log10(1.0 - r), np.nan)
 
 
-def decade_ticks(vmax):
-    """Colour-bar ticks for ``decades``: (positions d, labels rho) for rho = 0, (0.5 if
-    vmax <= 3, else it crowds 0), 0.9, 0.99, ... up to d <= vmax; equal-length lists."""
-    top = int(np.floor(vmax))
-    pos = [0.0] + ([np.log10(2.0)] if vmax <= 3 else []) + [float(k) for k in range(1, top + 1)]
-    labels = ["0"] + (["0.5"] if vmax <= 3 else []) + ["0." + "9" * k for k in range(1, top + 1)]
+def decade_ticks(vmax, max_ticks=6):
+    """Colour-bar ticks for ``decades``: (positions d, labels in rho), at most
+    ``max_ticks`` (>= 5) of them, every label distinct. rho = 0, (0.5 if vmax <= 3, else
+    it crowds 0), then whole decades d = k <= vmax: every one while they fit, else
+    0.9, 0.99, 0.999 and the multiples above 3 of the smallest of 2, 4, 5, 8, 10, ... of
+    which at most ``max_ticks`` - 4 fit. Labelled 0.9, 0.99, 0.999 for k <= 3 and as
+    mathtext 1 - 10^-k above (0.9999999999 is unreadable)."""
+    top = max(int(np.floor(vmax)), 0)
+    half = vmax <= 3
+    if top <= max_ticks - 1:
+        ks = list(range(1, top + 1))
+    else:
+        room = max_ticks - 4
+        for step in (2, 4, 5, 8, 10, 20, 25, 50, 100, 10**9):
+            high = [k for k in range(step, top + 1, step) if k > 3]
+            if len(high) <= room:
+                break
+        ks = [1, 2, 3, *high]
+    pos = [0.0] + ([np.log10(2.0)] if half else []) + [float(k) for k in ks]
+    labels = ["0"] + (["0.5"] if half else [])
+    labels += ["0." + "9" * k if k <= 3 else f"$1 - 10^{{-{k}}}$" for k in ks]
     return pos, labels
 
 
@@ -120,7 +138,8 @@ class RateMap:
     cells along h of such a cell (for iso-rate contours, which otherwise crowd into
     the last cells before the stability limit, where rho -> 1 for every level).
     diverged, unstable, missing: (ny, nx) bool.
-    kappa, lambda_min, lambda_max: floats for a beta map, NaN for a kappa map.
+    kappa, lambda_min, lambda_max: floats for a beta map, NaN for a kappa map;
+    beta: the momentum of a kappa map (0 for gd), NaN for a beta map.
     """
 
     y_name: str
@@ -139,6 +158,13 @@ class RateMap:
     kappa: float
     lambda_min: float
     lambda_max: float
+    beta: float = np.nan
+
+    @property
+    def no_rate(self):
+        """(ny, nx) bool: cells run and not diverged or unstable, but without a rate
+        estimate (NaN rate: e.g. a start at the minimum, or no data in the rate window)."""
+        return np.isnan(self.decades) & ~self.diverged & ~self.unstable & ~self.missing
 
 
 def edges(centres, log=False):
@@ -173,27 +199,132 @@ def _interior(d):
     return np.where(grown, np.nan, d)
 
 
-def rate_map(c, spec, kappa=None):
-    """Pivot ``cells`` output into a RateMap: over (beta, h) for the cells with kappa ==
-    ``kappa``, or over (kappa, h) when ``kappa`` is None (gd sweeps, beta == 0)."""
-    if kappa is not None:
-        c = c[c["kappa"] == kappa]
-        y_name, y_log = "beta", False
-        kap, lmin, lmax = float(kappa), c["lambda_min"].iat[0], c["lambda_max"].iat[0]
+@dataclass(frozen=True)
+class Grid:
+    """Cells (seeds pooled as in ``cells``) as dense arrays over the sweep's grid.
+
+    kappa (nk,), beta (nb,), lr (nl,): the sorted grid values present (kappa =
+    lambda_max / lambda_min without a kappa axis; beta = [0] without a beta axis);
+    lambda_min, lambda_max (nk,). Per cell, shape (nk, nb, nl): h = eta * lambda_max
+    (NaN where no row), rate (median over seeds of the non-diverged runs, NaN if none),
+    diverged (any seed), unstable (not diverged, rate >= 1), count (rows: seeds).
+    """
+
+    kappa: np.ndarray
+    beta: np.ndarray
+    lr: np.ndarray
+    lambda_min: np.ndarray
+    lambda_max: np.ndarray
+    h: np.ndarray
+    rate: np.ndarray
+    diverged: np.ndarray
+    unstable: np.ndarray
+    count: np.ndarray
+
+
+def _codes(x):
+    """(codes, sorted unique values) of a float64 array, by hashing (no sort of x)."""
+    codes, uniques = pd.factorize(np.asarray(x, dtype=np.float64), sort=True)
+    return codes, np.asarray(uniques, dtype=np.float64)
+
+
+def grid(df, spec):
+    """The rows of ``df`` pooled into a ``Grid``: the same per-cell values as ``cells``
+    (rate: median over seeds of the non-diverged runs; diverged: any seed), computed
+    on NumPy arrays with O(rows) hashing and bincounts, without a DataFrame per row or
+    a sort of the rows (a sort only of the finite rates when cells hold several seeds).
+
+    df: a DataFrame (``fastdescent.load``) or ``cells`` output with columns lr, status
+    or diverged, rate, lambda_min, lambda_max, and eta unless the lr axis is relative to
+    lambda_max (h = lr then, exactly); beta, kappa where the sweep has them.
+    """
+    lr = np.asarray(df["lr"], dtype=np.float64)
+    lam_min = np.asarray(df["lambda_min"], dtype=np.float64)
+    lam_max = np.asarray(df["lambda_max"], dtype=np.float64)
+    kap = np.asarray(df["kappa"], dtype=np.float64) if "kappa" in df else lam_max / lam_min
+    if "diverged" in df:
+        div = np.asarray(df["diverged"], dtype=bool)
     else:
-        y_name, y_log = "kappa", True
+        div = np.asarray(df["status"] == "diverged", dtype=bool)
+    if spec["axes"]["lr"].get("relative_to") == "lambda_max":
+        h = lr
+    elif "h" in df:
+        h = np.asarray(df["h"], dtype=np.float64)
+    else:
+        h = np.asarray(df["eta"], dtype=np.float64) * lam_max
+    ik, kappa = _codes(kap)
+    il, lrs = _codes(lr)
+    if "beta" in df:
+        ib, beta = _codes(df["beta"])
+    else:
+        ib, beta = np.zeros(len(lr), dtype=np.intp), np.zeros(1)
+    nk, nb, nl = len(kappa), len(beta), len(lrs)
+    cell = (ik.astype(np.int64) * nb + ib) * nl + il
+    n = nk * nb * nl
+    count = np.bincount(cell, minlength=n)
+    diverged = np.bincount(cell, weights=div, minlength=n) > 0
+    h_cell = np.full(n, np.nan)
+    h_cell[cell] = h
+    lmin, lmax = np.full(nk, np.nan), np.full(nk, np.nan)
+    lmin[ik], lmax[ik] = lam_min, lam_max
+    r = np.where(div, np.nan, np.asarray(df["rate"], dtype=np.float64))
+    rate = np.full(n, np.nan)
+    if count.max(initial=0) <= 1:
+        rate[cell] = r
+    else:  # median of the finite rates of each cell: sort them by (cell, rate)
+        ok = ~np.isnan(r)
+        cc, rr = cell[ok], r[ok]
+        order = np.lexsort((rr, cc))
+        rr = rr[order]
+        m = np.bincount(cc, minlength=n)
+        first = np.cumsum(m) - m
+        has = m > 0
+        lo = first[has] + (m[has] - 1) // 2
+        hi = first[has] + m[has] // 2
+        rate[has] = 0.5 * (rr[lo] + rr[hi])
+    shape = (nk, nb, nl)
+    rate, diverged = rate.reshape(shape), diverged.reshape(shape)
+    return Grid(
+        kappa=kappa,
+        beta=beta,
+        lr=lrs,
+        lambda_min=lmin,
+        lambda_max=lmax,
+        h=h_cell.reshape(shape),
+        rate=rate,
+        diverged=diverged,
+        unstable=~diverged & (rate >= 1.0),
+        count=count.reshape(shape),
+    )
+
+
+def rate_map(c, spec, kappa=None, beta=None):
+    """A RateMap from a ``Grid`` (or ``cells`` output, pooled into one): over (beta, h)
+    for the cells with kappa == ``kappa``, or over (kappa, h) when ``kappa`` is None
+    (gd sweeps; or momentum sweeps with one beta: the cells with beta == ``beta``,
+    default the first grid value)."""
+    g = c if isinstance(c, Grid) else grid(c, spec)
+    if kappa is not None:
+        k = int(np.flatnonzero(g.kappa == kappa)[0])
+        sel = (k, slice(None), slice(None))
+        y_name, y_log, y, b = "beta", False, g.beta, np.nan
+        kap, lmin, lmax = float(kappa), float(g.lambda_min[k]), float(g.lambda_max[k])
+    else:
+        j = 0 if beta is None else int(np.flatnonzero(g.beta == beta)[0])
+        sel = (slice(None), j, slice(None))
+        y_name, y_log, y, b = "kappa", True, g.kappa, float(g.beta[j])
         kap, lmin, lmax = np.nan, np.nan, np.nan
-
-    def grid(col):
-        return c.pivot(index=y_name, columns="lr", values=col)
-
-    rate, hh = grid("rate"), grid("h")
-    lr = rate.columns.to_numpy(dtype=np.float64)
-    scale = np.nanmedian(hh.to_numpy() / lr[None, :], axis=1)  # 1, or lambda_max per row
+    hh = g.h[sel]
+    lr = g.lr
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = hh / lr[None, :]
+    with warnings.catch_warnings():  # an all-NaN row (nothing computed) is allowed
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmedian(np.where(np.isfinite(ratio), ratio, np.nan), axis=1)
+    scale = np.where(np.isfinite(scale), scale, 1.0)  # 1, or lambda_max per row
     x_log = _is_log(spec, "lr")
-    uns = grid("unstable").eq(True).to_numpy()
-    r = np.where(uns, np.nan, rate.to_numpy(dtype=np.float64))
-    y = rate.index.to_numpy(dtype=np.float64)
+    uns = g.unstable[sel]
+    r = np.where(uns, np.nan, g.rate[sel])
     d = decades(r)
     return RateMap(
         y_name=y_name,
@@ -206,12 +337,13 @@ def rate_map(c, spec, kappa=None):
         rate=r,
         decades=d,
         interior=_interior(d),
-        diverged=grid("diverged").eq(True).to_numpy(),
+        diverged=g.diverged[sel],
         unstable=uns,
-        missing=hh.isna().to_numpy(),
+        missing=g.count[sel] == 0,
         kappa=kap,
         lambda_min=lmin,
         lambda_max=lmax,
+        beta=b,
     )
 
 
@@ -242,7 +374,9 @@ def heatmap_overlay(optimizer, m, n=200, regions=False):
     beta map), or h = 2 over the kappa range (a kappa map, gd);
     opt_h, opt_y, opt_rho: the optimum (h*, beta*, rho*) as floats for a beta map, or
     (h*(kappa), kappa, rho*(kappa)) as (n,) arrays for a kappa map (h* = 2 kappa/(1+kappa));
-    regions: ``region_map(optimizer, m)`` if ``regions`` is true, else None."""
+    regions: ``region_map(optimizer, m)`` if ``regions`` is true, else None.
+    A kappa map of a momentum sweep (one beta) has the limit at that beta and no
+    optimum (empty arrays): at a fixed beta the rate is flat over a range of eta."""
     if m.y_name == "beta":
         y = np.linspace(max(m.y_edges[0], min(m.y.min(), 0.0)), m.y_edges[-1], n)
         h_opt, b_opt, rho = optimum(optimizer, m.lambda_min, m.lambda_max)
@@ -255,12 +389,15 @@ def heatmap_overlay(optimizer, m, n=200, regions=False):
             regions=region_map(optimizer, m) if regions else None,
         )
     y = np.geomspace(max(m.y_edges[0], 1.0), m.y_edges[-1], n)  # kappa >= 1
-    h_opt, _, rho = optimum(optimizer, 1.0, y)
+    if optimizer == "gd":
+        h_opt, _, rho = optimum(optimizer, 1.0, y)
+    else:  # one momentum: rho is flat (sqrt(beta)) over a range of eta; no single optimum
+        h_opt, rho, y_opt = np.zeros(0), np.zeros(0), np.zeros(0)
     return dict(
         limit_y=y,
-        limit_h=np.full(n, float(limit_curve(optimizer, 0.0))),
+        limit_h=np.full(n, float(limit_curve(optimizer, 0.0 if optimizer == "gd" else m.beta))),
         opt_h=h_opt,
-        opt_y=y,
+        opt_y=y if optimizer == "gd" else y_opt,
         opt_rho=rho,
         regions=None,
     )

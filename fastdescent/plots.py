@@ -12,6 +12,7 @@ import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -27,11 +28,15 @@ SHORT = {"gd": "GD", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}
 LIMITS = {"gd": "2", "heavy_ball": "2(1+β)", "nesterov": "2(1+β)/(1+2β)"}
 H = "η·λmax"
 DIVERGED, UNSTABLE, MISSING = "#d9d9d9", "#8c8c8c", "white"
-THEORY, OPT = "#d62728", "white"  # red reads on every viridis colour and on grey
+NO_RATE = dict(fc="white", hatch="////", ec="#8c8c8c")  # run, not diverged, rate NaN
+THEORY = "#d62728"  # red reads on every viridis colour and on grey
+OPT = "#ff4fd8"  # theory's optimum: magenta, unlike the white iso-rates and red limit
+ISO = dict(colors="white", linewidths=0.9)  # measured iso-rate contours
 OUTLINE = [pe.withStroke(linewidth=2.2, foreground="black")]
 THIN = [pe.withStroke(linewidth=1.8, foreground="black")]
 HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
-STAR = dict(marker="*", ms=13, mfc=OPT, mec="black", ls="none")
+STAR = dict(marker="*", ms=14, mfc=OPT, mec="black", mew=1.0, ls="none")
+OPT_LINE = dict(color=OPT, lw=2.4, ls="-", path_effects=OUTLINE)  # gd's h*(kappa)
 REGION_LINE = dict(colors="white", linewidths=1.0, linestyles=":", path_effects=THIN)
 REGION_TEXT = dict(fontsize=SMALL, style="italic", ha="center", va="center", path_effects=HALO)
 
@@ -67,18 +72,38 @@ def _mesh(ax, m, values, **kw):
     return None
 
 
-def _layer(ax, m, mask, colour):
+def _layer(ax, m, mask, colour, **kw):
     if mask.any():
-        _mesh(ax, m, np.ma.masked_where(~mask, np.ones(mask.shape)), cmap=ListedColormap([colour]))
+        values = np.ma.masked_where(~mask, np.ones(mask.shape))
+        _mesh(ax, m, values, cmap=ListedColormap([colour]), **kw)
+
+
+def _hatch(ax, m, mask):
+    """The cells of ``mask`` as hatched rectangles (NO_RATE), one per run of cells along
+    a row (a QuadMesh draws no hatching)."""
+    rects = []
+    for i in np.flatnonzero(mask.any(axis=1)):
+        row = np.concatenate([[False], mask[i], [False]])
+        starts = np.flatnonzero(row[1:] & ~row[:-1])
+        stops = np.flatnonzero(~row[1:] & row[:-1])
+        y0, y1 = m.y_edges[i], m.y_edges[i + 1]
+        for a, b in zip(starts, stops, strict=True):
+            x0, x1 = m.h_edges[i, a], m.h_edges[i, b]
+            rects.append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+    if rects:
+        ax.add_collection(
+            PolyCollection(rects, facecolors=NO_RATE["fc"], edgecolors=NO_RATE["ec"],
+                           hatch=NO_RATE["hatch"], linewidths=0.0, zorder=1.5)
+        )  # fmt: skip
 
 
 def _label_places(cs, m, avoid, margin=0.07):
     """One label position per contour level: the vertex of its longest piece farthest
-    (in axes fractions) from the frame and from the theory optimum ``avoid`` (arrays x,
-    y: the star, or GD's optimum line), so that no label is clipped by the frame or drawn
-    on the optimum; none for a level whose every vertex lies within ``margin`` of the
-    frame. Labels are drawn horizontal (a label along a near-vertical contour would
-    otherwise read upside down)."""
+    (in axes fractions) from the frame, from the theory optimum ``avoid`` (arrays x, y:
+    the star, or GD's optimum line) and from the labels placed before it, so that no
+    label is clipped by the frame or drawn on the optimum or on another label; none for
+    a level whose every vertex lies within ``margin`` of the frame. Labels are drawn
+    horizontal (a label along a near-vertical contour would otherwise read upside down)."""
     x0, x1 = float(np.min(m.h_edges)), float(np.max(m.h_edges))
     y0, y1 = float(np.min(m.y_edges)), float(np.max(m.y_edges))
 
@@ -111,6 +136,8 @@ def _label_places(cs, m, avoid, margin=0.07):
                 best, where = score[k], (float(seg[k, 0]), float(seg[k, 1]))
         if where is not None:
             places.append(where)
+            px, py = frac(*where)  # later labels keep away from this one too
+            ox, oy = np.append(ox, px), np.append(oy, py)
     return places
 
 
@@ -118,10 +145,11 @@ def _draw_map(ax, m, ov, vmax, levels):
     _mesh(ax, m, np.ma.masked_invalid(m.decades), cmap="viridis", norm=Normalize(0.0, vmax))
     _layer(ax, m, m.diverged, DIVERGED)
     _layer(ax, m, m.unstable, UNSTABLE)
+    _hatch(ax, m, m.no_rate)
     ys = np.broadcast_to(m.y[:, None], m.h.shape)
     d = np.ma.masked_invalid(m.interior)
     if len(levels[0]) and d.count() > 3 and min(m.h.shape) > 1:
-        cs = ax.contour(m.h, ys, d, levels=levels[0], colors="white", linewidths=0.9)
+        cs = ax.contour(m.h, ys, d, levels=levels[0], **ISO)
         cs.set(path_effects=THIN)
         fmt = dict(zip(cs.levels, levels[1], strict=True))
         avoid = (np.atleast_1d(ov["opt_h"]), np.atleast_1d(ov["opt_y"]))
@@ -139,8 +167,8 @@ def _draw_map(ax, m, ov, vmax, levels):
     ax.plot(ov["limit_h"], ov["limit_y"], color=THEORY, lw=1.8, ls="--")
     if m.y_name == "beta":
         ax.plot(ov["opt_h"], ov["opt_y"], **STAR, clip_on=False, zorder=5)
-    else:
-        ax.plot(ov["opt_h"], ov["opt_y"], color=OPT, lw=1.8, path_effects=OUTLINE)
+    elif np.size(ov["opt_h"]):
+        ax.plot(ov["opt_h"], ov["opt_y"], **OPT_LINE, zorder=1.9)  # under the limit
     lo, hi = m.h_edges.min(), m.h_edges.max()
     ax.set_xlim(0.0 if not m.x_log and 0 < lo < 0.05 * hi else lo, hi)
     ax.set_ylim(m.y_edges[0], m.y_edges[-1])
@@ -150,32 +178,32 @@ def _draw_map(ax, m, ov, vmax, levels):
         ax.set_yscale("log")
 
 
-def _legend_handles(spec, maps, levels, regions):
+def _legend_handles(spec, maps, overlays, levels, regions):
+    """One entry for every colour and line drawn on the maps (and only those)."""
     opt = spec["optimizer"]
-    handles = [Patch(fc=DIVERGED, ec="0.5", label="diverged")]
+    handles = []
+    if any(m.diverged.any() for m in maps):
+        handles.append(Patch(fc=DIVERGED, ec="0.5", label="diverged"))
     if any(m.unstable.any() for m in maps):
         steps = spec["steps"]
         handles.append(Patch(fc=UNSTABLE, ec="0.5", label=f"ρ ≥ 1, not diverged in {steps} steps"))
-    handles.append(
-        Line2D([], [], color=THEORY, lw=1.8, ls="--", label=f"theory: {H} = {LIMITS[opt]}")
-    )
+    if any(m.no_rate.any() for m in maps):
+        handles.append(Patch(**NO_RATE, label="no rate estimate (not diverged)"))
+    if any(m.missing.any() for m in maps):
+        handles.append(Patch(fc=MISSING, ec="0.5", label="not computed"))
+    limit = LIMITS[opt]
+    if maps[0].y_name == "kappa" and opt != "gd":
+        limit = limit.replace("β", f"{maps[0].beta:.3g}")
+    handles.append(Line2D([], [], color=THEORY, lw=1.8, ls="--", label=f"theory: {H} = {limit}"))
     if maps[0].y_name == "beta":
         handles.append(Line2D([], [], **STAR, label="theory optimum (η*, β*)"))
-    else:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=OPT,
-                lw=1.8,
-                path_effects=OUTLINE,
-                label=f"theory optimum {H} = 2κ/(1+κ)",
-            )
-        )
+    elif any(np.size(ov["opt_h"]) for ov in overlays):
+        handles.append(Line2D([], [], **OPT_LINE, label=f"theory optimum {H} = 2κ/(1+κ)"))
     if len(levels[0]):
         handles.append(
-            Line2D([], [], color="white", lw=0.9, label="measured iso-rate ρ", path_effects=THIN)
-        )
+            Line2D([], [], color=ISO["colors"], lw=ISO["linewidths"], path_effects=THIN,
+                   label="measured iso-rate ρ")
+        )  # fmt: skip
     if regions:
         handles.append(
             Line2D(
@@ -188,9 +216,21 @@ def _legend_handles(spec, maps, levels, regions):
                 label="theory: region edges",
             )
         )
-    if any(m.missing.any() for m in maps):
-        handles.append(Patch(fc=MISSING, ec="0.5", label="not computed"))
     return handles
+
+
+def _legend(fig, axes, n, handles, ncols, in_slot=True):
+    """The figure's legend in the first unused panel slot (if ``in_slot``; the unused
+    slots' axes are removed, so that no empty frame or blank panel remains), else below
+    the panels."""
+    spare = list(axes.flat[n:])
+    for ax in spare[1 if in_slot else 0 :]:
+        ax.remove()
+    if spare and in_slot:
+        spare[0].set_axis_off()
+        return spare[0].legend(handles=handles, loc="center", fontsize=SMALL, frameon=False)
+    return fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=SMALL,
+                      frameon=False)  # fmt: skip
 
 
 def rate_heatmaps(maps, overlays, spec, vmax, levels, ticks):
@@ -200,7 +240,9 @@ def rate_heatmaps(maps, overlays, spec, vmax, levels, ticks):
     overlays: matching list of analysis.heatmap_overlay dicts; vmax: top of the colour
     scale in decades (-log10(1 - rho)); levels: (positions in decades, labels) of the
     iso-rate contours, from analysis.iso_rates;
-    ticks: (positions, labels) from analysis.decade_ticks.
+    ticks: (positions, labels) from analysis.decade_ticks (at most 6, distinct).
+    A single beta map whose lr axis is the step size eta itself (not relative to
+    lambda_max) gets a top axis in eta, the course's units.
     """
     n = len(maps)
     ncols = 1 if n == 1 else min(3, n)
@@ -214,27 +256,26 @@ def rate_heatmaps(maps, overlays, spec, vmax, levels, ticks):
         regions |= ov.get("regions") is not None
         if m.y_name == "beta":
             ax.set_title(f"{_kappa(m.kappa)},  ρ* = {ov['opt_rho']:.3g}", fontsize=10)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.set_axis_off()
-            continue
+        elif spec["optimizer"] != "gd":
+            ax.set_title(f"β = {m.beta:.3g}", fontsize=10)
+    for i, ax in enumerate(axes.flat[:n]):
         if i + ncols >= n:  # lowest panel of its column
             ax.set_xlabel(f"step size {H}")
             ax.xaxis.set_tick_params(labelbottom=True)
         if i % ncols == 0:
             ax.set_ylabel("momentum β" if maps[0].y_name == "beta" else "condition number κ")
+    m0 = maps[0]
+    if n == 1 and m0.y_name == "beta" and spec["axes"]["lr"].get("relative_to") != "lambda_max":
+        lam = m0.lambda_max
+        sec = axes[0, 0].secondary_xaxis("top", functions=(lambda h: h / lam, lambda e: e * lam))
+        sec.set_xlabel("step size η", fontsize=SMALL)
     sm = ScalarMappable(norm=Normalize(0.0, vmax), cmap="viridis")
     cb = fig.colorbar(sm, ax=axes[:, :], extend="max", fraction=0.05, aspect=30, pad=0.02)
     cb.set_ticks(ticks[0], labels=ticks[1])
+    cb.minorticks_off()
     cb.set_label("measured rate ρ (per step)\ncolour scale: −log₁₀(1 − ρ)")
-    handles = _legend_handles(spec, maps, levels, regions)
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=2 if n == 1 else 3,
-        fontsize=SMALL,
-        frameon=False,
-    )
+    handles = _legend_handles(spec, maps, overlays, levels, regions)
+    _legend(fig, axes, n, handles, 2 if n == 1 else 3, in_slot=False)  # a slot is too narrow
     _title(fig, spec, "measured convergence rate")
     return fig
 
@@ -368,6 +409,18 @@ def rate_vs_kappa(best, laws, spec):
     return fig
 
 
+MARKERS = "osD^v<>ph"
+NESTED = "curves that coincide are drawn nested: wider = smaller κ"
+
+
+def _nested(i, n):
+    """Line width, marker and marker size of the i-th of n kappa curves: drawn in order,
+    each narrower than the one before, so that coinciding curves all stay visible as
+    nested bands (and markers as concentric shapes)."""
+    k = n - 1 - i
+    return dict(lw=1.2 + 0.9 * k, marker=MARKERS[i % len(MARKERS)], ms=3.0 + 0.9 * k)
+
+
 def _beta_panels(curves, single_width, row_height):
     """(betas, kappas, figure, axes (nrows, ncols), colour of a kappa) for figures with
     one panel per beta (two columns) and one viridis line per kappa (log-spaced)."""
@@ -405,20 +458,19 @@ def loss_vs_lr(curves, limits, spec):
             g = sub[sub["kappa"] == kap]
             c = colour(kap)
             ok = g[~g["diverged"]]
-            ax.plot(ok["h"], ok["shown"], color=c, lw=1.5, label=_kappa(kap))
+            lw = _nested(i, len(kappas))["lw"] if len(kappas) > 1 else 1.5
+            ax.plot(ok["h"], ok["shown"], color=c, lw=lw, label=_kappa(kap), zorder=2 + 0.01 * i)
             dv = g[g["diverged"]]
             ax.plot(
                 dv["h"], np.full(len(dv), band[i]), ls="none", marker="x", ms=3, mew=0.8, color=c
             )
-        ax.axvline(limits[b], color=THEORY, lw=1.5, ls="--")
+        ax.axvline(limits[b], color=THEORY, lw=1.5, ls="--", zorder=3)
         ax.axhline(div, color="0.4", lw=0.8, ls=":")
         ax.axhline(tol, color="0.4", lw=0.8, ls=":")
         ax.set_yscale("log")
         ax.set_xlabel(f"step size {H}")
         if spec["optimizer"] != "gd":
             ax.set_title(f"β = {b:.3g}", fontsize=10)
-    for ax in axes.flat[n:]:
-        ax.set_axis_off()
     for ax in axes[:, 0]:
         ax.set_ylabel("final loss / initial loss")
     ax0 = axes.flat[0]
@@ -447,13 +499,9 @@ def loss_vs_lr(curves, limits, spec):
             label=f"stop thresholds: {_sci(tol)} (converged), {_sci(div)} (diverged)",
         ),
     ]
-    fig.legend(
-        handles=handles + extra,
-        loc="outside lower center",
-        ncols=2,
-        fontsize=SMALL,
-        frameon=False,
-    )
+    if len(kappas) > 1:
+        extra.append(Line2D([], [], ls="none", label=NESTED))
+    _legend(fig, axes, n, handles + extra, 2)
     _title(fig, spec, "final loss vs learning rate")
     return fig
 
@@ -472,10 +520,12 @@ def steps_vs_lr(curves, limits, optima, spec):
     top = spec["steps"] if not np.isfinite(top) else max(top, 10)
     for ax, b in zip(axes.flat, betas, strict=False):
         sub = curves[curves["beta"] == b]
-        for kap in kappas:
+        for i, kap in enumerate(kappas):
             g = sub[sub["kappa"] == kap]
             c = colour(kap)
-            ax.plot(g["h"], g["steps"], "o", ms=3, color=c, label=_kappa(kap))
+            st = _nested(i, len(kappas)) if len(kappas) > 1 else dict(marker="o", ms=3)
+            ax.plot(g["h"], g["steps"], ls="none", marker=st["marker"], ms=st["ms"], mew=0,
+                    color=c, label=_kappa(kap), zorder=2 + 0.01 * i)  # fmt: skip
             th = g["theory"].where(np.isfinite(g["theory"]))
             ax.plot(g["h"], th, "--", lw=1.2, color=c)
             dv = g[g["diverged"]]
@@ -498,8 +548,6 @@ def steps_vs_lr(curves, limits, optima, spec):
                 "top", functions=(lambda h, m=lam_max: h / m, lambda e, m=lam_max: e * m)
             )
             sec.set_xlabel("step size η", fontsize=SMALL)
-    for ax in axes.flat[n:]:
-        ax.set_axis_off()
     for ax in axes[:, 0]:
         ax.set_ylabel(f"steps to reach loss gap ≤ {spec['stop']['tol']:g} × start")
     handles = axes.flat[0].get_legend_handles_labels()[0]
@@ -510,9 +558,10 @@ def steps_vs_lr(curves, limits, optima, spec):
         Line2D([], [], color=THEORY, lw=1.5, ls="--",
                label=f"theory: divergence at {H} = {LIMITS[spec['optimizer']]}"),
         Line2D([], [], ls="none", marker="x", color="0.3", label="diverged"),
+        *([Line2D([], [], ls="none", label=NESTED.replace("wider", "larger"))]
+          if len(kappas) > 1 else []),
     ]  # fmt: skip
-    fig.legend(handles=handles + extra, loc="outside lower center", ncol=2, fontsize=SMALL,
-               frameon=False)  # fmt: skip
+    _legend(fig, axes, n, handles + extra, 2)
     fig.suptitle(
         f"{NAMES[spec['optimizer']]}: steps to converge vs learning rate\n"
         f"sweep '{spec['name']}', at most {spec['steps']} steps",

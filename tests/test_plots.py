@@ -3,6 +3,8 @@ every script end to end (a subprocess writing a real image; user errors exit 2).
 
 from __future__ import annotations
 
+import argparse
+import io
 import math
 import runpy
 import subprocess
@@ -12,7 +14,9 @@ from pathlib import Path
 import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
 import fastdescent
@@ -69,6 +73,25 @@ SPECS = {
         {"lr": LR, "beta": {"values": [0.0, 0.5]}, "kappa": KAPPA, "seed": {"values": [0, 1]}},
     ),
     "nokappa": _spec("nokappa", "heavy_ball", {"lr": LR, "beta": {"values": [0.0, 0.5]}}),
+    # the course's x^2 + 3y^2: a fixed spectrum (one kappa, no kappa column), absolute lr
+    "course_hb": {
+        **_spec(
+            "course_hb",
+            "heavy_ball",
+            {
+                "lr": {"start": 0.01, "stop": 0.6, "num": 20},
+                "beta": {"start": 0.0, "stop": 0.9, "num": 10},
+            },
+        ),
+        "problem_params": {"lambdas": [2.0, 6.0], "start": [2.0, -1.0]},
+    },
+    "course_gd": {
+        **_spec("course_gd", "gd", {"lr": {"start": 0.01, "stop": 0.4, "num": 20}}),
+        "problem_params": {"lambdas": [2.0, 6.0], "start": [2.0, -1.0]},
+    },
+    "one_beta": _spec(
+        "one_beta", "heavy_ball", {"lr": LR, "beta": {"values": [0.5]}, "kappa": KAPPA}
+    ),
 }
 
 
@@ -118,9 +141,8 @@ def test_decades_and_ticks():
     pos, labels = analysis.decade_ticks(3.0)
     assert labels == ["0", "0.5", "0.9", "0.99", "0.999"]
     assert np.allclose(analysis.decades([float(lab) for lab in labels]), pos)
-    assert (
-        analysis.decade_ticks(6.0)[1][-1] == "0.999999" and "0.5" not in analysis.decade_ticks(6)[1]
-    )
+    six = ["0", "0.9", "0.99", "0.999", "$1 - 10^{-4}$", "$1 - 10^{-6}$"]
+    assert analysis.decade_ticks(6.0)[1] == six
     pos, labels = analysis.iso_rates(2.5)
     assert labels == ["0.5", "0.9", "0.99"] and np.allclose(pos, [np.log10(2), 1, 2])
 
@@ -312,7 +334,12 @@ def test_script_default_dir_and_other_formats(sweeps, tmp_path):
 def _main(script, argv):
     g = runpy.run_path(str(ROOT / "scripts" / f"{script}.py"), run_name="fd_test")
     return _scripts.main(
-        script, g["__doc__"], g["add_arguments"], g["make"], [str(a) for a in argv]
+        script,
+        g["__doc__"],
+        g["add_arguments"],
+        g["make"],
+        [str(a) for a in argv],
+        opener=g.get("open_rates"),  # rate_heatmaps reads its rows itself
     )
 
 
@@ -390,3 +417,204 @@ def test_steps_curves_theory_by_hand():
     rho = 1 - 0.1 * 2  # eta = 0.1: the slow direction
     assert out["theory"].iloc[0] == pytest.approx(math.log(1e-20) / (2 * math.log(rho)))
     assert math.isinf(out["theory"].iloc[2])
+
+
+# ---------------------------------------------------------------- rate heatmaps (#11 item 6)
+
+
+def _heatmap(sweeps, name, edit=None, kappas=None):
+    """(figure, maps) of rate_heatmaps for sweep ``name``, its rows changed by ``edit(df)``."""
+    spec, df = _scripts.open_sweep(sweeps[name])
+    if edit is not None:
+        df = edit(df.copy())
+    g = analysis.grid(df, spec)
+    if spec["optimizer"] == "gd" or len(g.beta) == 1:
+        maps = [analysis.rate_map(g, spec)]
+    else:
+        maps = [analysis.rate_map(g, spec, k) for k in (g.kappa if kappas is None else kappas)]
+    vmax = analysis.colour_top(maps)
+    ovs = [analysis.heatmap_overlay(spec["optimizer"], m) for m in maps]
+    fig = plots.rate_heatmaps(
+        maps, ovs, spec, vmax, analysis.iso_rates(vmax), analysis.decade_ticks(vmax)
+    )
+    fig.savefig(io.BytesIO(), format="png", dpi=50)  # lays out, makes the ticks
+    return fig, maps
+
+
+def _legend_entries(fig):
+    leg = (
+        fig.legends[0] if fig.legends else next(a.get_legend() for a in fig.axes if a.get_legend())
+    )
+    return {t.get_text(): h for t, h in zip(leg.get_texts(), leg.legend_handles, strict=True)}
+
+
+def _colourbar_labels(fig):
+    (cbar,) = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    return [t.get_text() for t in cbar.get_yticklabels() if t.get_text()]
+
+
+@pytest.mark.parametrize("vmax", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 11.0, 16.0, 17.0])
+def test_decade_ticks_are_few_and_distinct(vmax):
+    pos, labels = analysis.decade_ticks(vmax)
+    assert 2 <= len(pos) == len(labels) <= 6
+    assert len(set(labels)) == len(labels)
+    assert np.all(np.diff(pos) > 0) and pos[0] == 0 and pos[-1] <= vmax
+    assert all(len(lab) <= 16 for lab in labels)  # no 0.9999999999999999
+
+
+def test_colourbar_of_rates_next_to_one(sweeps):
+    """Rates within 1e-16 of 1 stretch the colour scale to 16 decades: the colour bar
+    still has at most 6 ticks, each label distinct, in units of rho."""
+
+    def near_one(df):
+        ok = df["status"] != "diverged"
+        u = np.linspace(0.0, 1.0, ok.sum())
+        df.loc[ok, "rate"] = 1.0 - 10.0 ** (-16.0 * u)
+        return df
+
+    fig, maps = _heatmap(sweeps, "hb", near_one)
+    assert analysis.colour_top(maps) >= 15
+    labels = _colourbar_labels(fig)
+    assert 3 <= len(labels) <= 6 and len(set(labels)) == len(labels), labels
+    assert labels[0] == "0" and "$1 - 10^{-" in labels[-1]
+
+
+def test_legend_explains_no_rate_cells(sweeps):
+    """Cells run, not diverged, without a rate (NaN) are hatched and in the legend;
+    without such cells there is no such entry."""
+    fig, maps = _heatmap(sweeps, "hb")
+    assert not any(m.no_rate.any() for m in maps)
+    assert not any("no rate" in t for t in _legend_entries(fig))
+    plt.close(fig)
+
+    def no_rate(df):
+        df.loc[(df["beta"] < 0.3) & (df["lr"] < 1.0) & (df["status"] != "diverged"), "rate"] = (
+            np.nan
+        )
+        return df
+
+    fig, maps = _heatmap(sweeps, "hb", no_rate)
+    assert all(m.no_rate.any() for m in maps)
+    entries = _legend_entries(fig)
+    (label,) = [t for t in entries if "no rate" in t]
+    assert entries[label].get_hatch()
+    assert entries["diverged"].get_facecolor() != entries[label].get_facecolor()
+    for ax, m in zip(fig.axes, maps, strict=False):  # drawn: one hatched rectangle per run
+        hatched = [c for c in ax.collections if c.get_hatch()]
+        assert len(hatched) == 1 and len(hatched[0].get_paths()) == m.no_rate.any(axis=1).sum()
+
+
+@pytest.mark.parametrize("name", ["gd", "hb"])
+def test_optimum_and_iso_rates_look_different(sweeps, name):
+    """The theory optimum (gd: a line; momentum: a star) and the measured iso-rate
+    contours are both in the legend and differ in colour and line style or marker."""
+    fig, _ = _heatmap(sweeps, name, kappas=[10.0, 100.0])
+    entries = _legend_entries(fig)
+    (opt,) = [h for t, h in entries.items() if t.startswith("theory optimum")]
+    (iso,) = [h for t, h in entries.items() if "iso-rate" in t]
+    assert to_hex(opt.get_color()) != to_hex(iso.get_color())
+    assert to_hex(opt.get_markerfacecolor()) != to_hex(iso.get_color())
+    if name == "gd":
+        assert opt.get_linewidth() >= 2 * iso.get_linewidth()
+        (drawn,) = [
+            ln for ln in fig.axes[0].lines if to_hex(ln.get_color()) == to_hex(opt.get_color())
+        ]
+        assert len(drawn.get_xdata()) > 10  # h*(kappa) over the kappa range
+    else:
+        assert opt.get_marker() == "*" and iso.get_marker() in ("None", None, "")
+
+
+def test_grid_matches_a_pandas_groupby(sweeps):
+    """analysis.grid pools seeds as a plain pandas groupby does: the median of the
+    non-diverged rates (NaN if all diverged), diverged if any seed did; 3 seeds with
+    different rates and some diverged seeds."""
+    spec, df = _scripts.open_sweep(sweeps["hb"])
+    rng = np.random.default_rng(0)
+    parts = []
+    for seed in range(3):
+        d = df.copy()
+        d["seed"] = seed
+        d["rate"] = d["rate"] * (1 + 0.01 * rng.standard_normal(len(d)))
+        flip = rng.random(len(d)) < 0.2
+        d["status"] = d["status"].astype(object).where(~flip, "diverged")
+        parts.append(d)
+    rows = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=1)  # any order
+    g = analysis.grid(rows, spec)
+    div = rows["status"] == "diverged"
+    ref = (
+        rows.assign(rate=rows["rate"].where(~div), diverged=div)
+        .groupby(["kappa", "beta", "lr"])
+        .agg(rate=("rate", "median"), diverged=("diverged", "any"), n=("rate", "size"))
+    )
+    k, b, l = (np.searchsorted(v, ref.index.get_level_values(i)) for i, v in
+               enumerate([g.kappa, g.beta, g.lr]))  # fmt: skip
+    assert len(ref) == g.rate.size == 3 * 12 * 24
+    np.testing.assert_array_equal(g.rate[k, b, l], ref["rate"].to_numpy())
+    np.testing.assert_array_equal(g.diverged[k, b, l], ref["diverged"].to_numpy())
+    assert (g.count == 3).all() and ref["rate"].isna().any()  # some cells: every seed diverged
+    # and the one-seed sweep: cells() and grid() agree cell by cell
+    c = analysis.cells(df, spec)
+    g1 = analysis.grid(df, spec)
+    k, b, l = (np.searchsorted(v, c[n]) for v, n in
+               [(g1.kappa, "kappa"), (g1.beta, "beta"), (g1.lr, "lr")])  # fmt: skip
+    np.testing.assert_array_equal(g1.rate[k, b, l], c["rate"].to_numpy())
+    np.testing.assert_array_equal(g1.h[k, b, l], c["h"].to_numpy())
+
+
+def test_rate_heatmaps_one_kappa_beta_sweep(sweeps, tmp_path):
+    """The course's x^2 + 3y^2 with momentum: one kappa (no kappa column), one panel,
+    with eta itself on a top axis."""
+    r = _run(ROOT / "scripts" / "rate_heatmaps.py", sweeps["course_hb"], "--out", tmp_path)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    path = tmp_path / "rate_heatmaps.png"
+    assert r.stdout.splitlines() == [str(path)] and path.stat().st_size > 5000
+    fig, maps = _heatmap(sweeps, "course_hb")
+    assert len(maps) == 1 and maps[0].kappa == pytest.approx(3.0)
+    tops = [a for a in fig.axes[0].child_axes if "η" in a.get_xlabel()]
+    assert len(tops) == 1
+
+
+def test_rate_heatmaps_one_beta_is_a_kappa_map(sweeps, tmp_path):
+    assert _main("rate_heatmaps", [sweeps["one_beta"], "--out", tmp_path]) == 0
+    assert (tmp_path / "rate_heatmaps.png").exists()
+    fig, maps = _heatmap(sweeps, "one_beta")
+    assert maps[0].y_name == "kappa" and maps[0].beta == 0.5
+    assert fig.axes[0].get_title() == "β = 0.5"
+    ov = analysis.heatmap_overlay("heavy_ball", maps[0])
+    assert np.allclose(ov["limit_h"], 3.0) and np.size(ov["opt_h"]) == 0
+
+
+def test_rate_heatmaps_refuses_one_kappa_gd(sweeps, tmp_path, capsys):
+    assert _main("rate_heatmaps", [sweeps["course_gd"], "--out", tmp_path]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs two axes" in err and "lr_sweep.py" in err
+    assert not list(tmp_path.glob("*.png"))
+
+
+# ---------------------------------------------------------------- learning-rate sweeps
+
+
+def test_lr_sweep_no_empty_panel_and_nested_curves(sweeps):
+    """3 betas in 2 columns: the fourth slot holds the legend, not an empty panel; the
+    kappa curves of a panel have decreasing widths (coinciding curves stay visible, and
+    the legend says so)."""
+    g = runpy.run_path(str(ROOT / "scripts" / "lr_sweep.py"), run_name="fd_test")
+    spec, df = _scripts.open_sweep(sweeps["nag"])
+    args = argparse.Namespace(beta=None, kappa=None)
+    for fig, stem in g["make"](args, spec, df):
+        fig.savefig(io.BytesIO(), format="png", dpi=50)
+        panels = [a for a in fig.axes if a.axison]
+        assert len(panels) == 3, stem  # one per beta
+        spare = [a for a in fig.axes if not a.axison]
+        assert len(spare) == 1 and spare[0].get_legend() is not None
+        assert not spare[0].lines and not spare[0].collections
+        texts = [t.get_text() for t in spare[0].get_legend().get_texts()]
+        assert any("nested" in t for t in texts), texts
+        for ax in panels:
+            kap = [ln for ln in ax.lines if ln.get_label().startswith("κ =")]
+            assert len(kap) == 3  # kappa 1, 10, 100
+            size = [ln.get_linewidth() if stem == "lr_sweep" else ln.get_markersize() for ln in kap]
+            assert np.all(np.diff(size) < 0), (stem, size)
+            if stem == "lr_sweep_steps":
+                assert len({ln.get_marker() for ln in kap}) == 3
+        plt.close(fig)
