@@ -13,7 +13,10 @@ Importing the package compiles nothing and imports nothing heavy (not even NumPy
 from __future__ import annotations
 
 __version__ = "0.2.0"
-__all__ = ["SpecError", "SweepSpec", "estimate", "load", "parse_spec", "run"]
+__all__ = [
+    "SpecError", "SweepSpec", "estimate", "load", "load_trajectories", "parse_spec", "replay",
+    "run",
+]  # fmt: skip
 
 _FROM_SPEC = ("SpecError", "SweepSpec", "parse_spec")
 
@@ -46,6 +49,22 @@ def load(directory, columns=None, filters=None, allow_partial=False):
     from .store import load as _load
 
     return _load(directory, columns=columns, filters=filters, allow_partial=allow_partial)
+
+
+def load_trajectories(directory, traj=None, columns=None):
+    """The per-step rows ``[record]`` kept, as a DataFrame; see
+    ``fastdescent.recording.load_trajectories``."""
+    from .recording import load_trajectories as _load
+
+    return _load(directory, traj=traj, columns=columns)
+
+
+def replay(source, traj):
+    """Recompute one trajectory of a sweep (a results directory or a spec), every step,
+    bit-identical to the sweep; see ``fastdescent.trajectory.replay``."""
+    from .trajectory import replay as _replay
+
+    return _replay(source, traj)
 
 
 def estimate(spec, out=None, threads=None):

@@ -7,7 +7,8 @@ numbers) -- and each group is cut into tiles of at most ``kernels.minibatch.NT``
 trajectories, run in lockstep by ``kernels.minibatch.sweep_minibatch``. A trajectory's
 numbers do not depend on its tile, so results are the same bytes whatever the chunking
 or the thread count. Data sets come from ``problems.linreg.dataset`` (built once per
-kappa and cached).
+kappa and cached). With a schedule axis the groups are also split by schedule (a tile's
+lanes share eta_t / eta).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 
 import numpy as np
 
-from . import __version__
+from . import __version__, schedules
 from .engine import _empty_outputs
 from .optimizers import CODES
 from .problems import get_problem
@@ -46,6 +47,7 @@ class LinregEngine:
         stop = spec.stop
         self.floats = np.array([stop["tol"], stop["diverge"]], dtype=np.float64)
         self._tables_cache: dict = {}
+        self.schedule_table = schedules.sweep_table(spec)
 
     def dataset(self, kappa):
         return self.problem.dataset(kappa, self.spec.problem_params)
@@ -72,8 +74,9 @@ class LinregEngine:
         lam_max = np.array([self.dataset(k).lambdas.max() for k in kappa_values])
         return data, lam_max
 
-    def _groups(self, cols, n):
-        """tiles (5, T) and order (n,) for the kernel; kappa values and row -> set index."""
+    def _groups(self, cols, n, sched):
+        """tiles (6, T) and order (n,) for the kernel; kappa values and row -> set index.
+        sched: each row's schedule (row of the schedule table)."""
         from .kernels.minibatch import NT
 
         kappa = cols.get("kappa")
@@ -83,15 +86,15 @@ class LinregEngine:
             kappa_values, kidx = np.unique(kappa, return_inverse=True)
         B = cols["batch_size"] if "batch_size" in cols else np.full(n, self.n, np.int64)
         seed = cols["seed"]
-        order = np.lexsort((seed, B, kidx)).astype(np.int64)  # stable: traj order in a group
-        keys = np.stack([kidx[order], B[order], seed[order]])
+        order = np.lexsort((sched, seed, B, kidx)).astype(np.int64)  # stable: traj order
+        keys = np.stack([kidx[order], B[order], seed[order], sched[order]])
         starts = np.flatnonzero(np.any(keys[:, 1:] != keys[:, :-1], axis=0)) + 1
         bounds = np.concatenate([[0], starts, [n]])
         tiles = []
         for a, b in itertools.pairwise(bounds):
             for lo in range(a, b, NT):
                 r = order[a]
-                tiles.append((kidx[r], B[r], seed[r], lo, min(lo + NT, b)))
+                tiles.append((kidx[r], B[r], seed[r], lo, min(lo + NT, b), sched[r]))
         return np.array(tiles, dtype=np.int64).T.copy(), order, kappa_values, kidx
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
@@ -106,7 +109,8 @@ class LinregEngine:
         tail = np.empty((2, n))
         if n:
             cols = spec.coordinates(lo, lo + n)
-            tiles, order, kappa_values, kidx = self._groups(cols, n)
+            sched = schedules.row_index(spec, lo, lo + n)
+            tiles, order, kappa_values, kidx = self._groups(cols, n, sched)
             data, lam_max = self._tables(kappa_values)
             rows = np.empty((3, n))
             rows[0] = cols["lr"] / lam_max[kidx] if self.relative_lr else cols["lr"]
@@ -117,7 +121,7 @@ class LinregEngine:
             sweep_minibatch(
                 rows, tiles, order, *data, ints, self.floats, out["status"],
                 out["steps"], out["diverge_step"], out["loss0"], out["final_loss"],
-                out["rate"], tail,
+                out["rate"], tail, self.schedule_table[1],
             )  # fmt: skip
         if self.stochastic:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]

@@ -326,7 +326,7 @@ def _check_out(directory: Path) -> None:
     ours = [
         n
         for n in names
-        if n in (store.MANIFEST, store.LOCK, store.REJECTED)
+        if n in (store.MANIFEST, store.LOCK, store.REJECTED, store.TRAJECTORIES)
         or store._PART.match(n)
         or store._TEMP.match(n)
     ]
@@ -417,6 +417,12 @@ def _start_over(directory: Path, spec) -> None:
     manifest = directory / store.MANIFEST
     if manifest.exists():
         manifest.unlink()
+    from .recording import DIRNAME
+
+    recorded = directory / DIRNAME
+    if recorded.is_dir():  # trajectory parts are this sweep's (written under its lock)
+        for path in store.part_files(recorded).values():
+            path.unlink()
 
 
 def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, ChunkPlan]:
@@ -508,6 +514,11 @@ class _Writer:
         self.engine, self.directory, self.manifest = engine, directory, manifest
         self.plan, self.run_record, self.bar = plan, run_record, bar
         self.schema = engine.schema()
+        self.recorder = None
+        if engine.spec.record is not None:  # [record]: each chunk's trajectory part
+            from .recording import Recorder
+
+            self.recorder = Recorder(engine)
         self.queue = queue.Queue(maxsize=1)
         self.error = None
         self.t_prev = t_start  # total_seconds counts from the start of the run
@@ -556,6 +567,8 @@ class _Writer:
 
         lo, hi = self.plan.bounds(i)
         t0 = time.perf_counter()
+        if self.recorder is not None:  # before the summary part: a done chunk has both
+            self.recorder.write(self.directory, i, lo, hi)
         cols.update(self.engine.coordinates(lo, hi))
         store.write_part(self.directory, i, store.to_table(self.schema, cols))
         now = time.perf_counter()

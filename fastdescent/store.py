@@ -52,6 +52,7 @@ from .spec import INT_AXES
 MANIFEST = "_sweep.json"
 LOCK = ".fastdescent.lock"
 REJECTED = "_rejected"
+TRAJECTORIES = "trajectories"  # [record]'s parts (fastdescent.recording)
 SPEC_KEY = "fastdescent.spec"
 HASH_KEY = "fastdescent.spec_hash"
 VERSION_KEY = "fastdescent.version"
@@ -532,7 +533,7 @@ def remove_temporaries(directory: Path) -> list[str]:
 def other_files(directory: Path, manifest: dict) -> list[str]:
     """Names in DIR that are not part of the sweep the manifest describes."""
     done = {part_path(directory, i).name for i in manifest["chunks_done"]}
-    ours = {MANIFEST, LOCK, REJECTED}
+    ours = {MANIFEST, LOCK, REJECTED, TRAJECTORIES}
     return sorted(p.name for p in Path(directory).iterdir() if p.name not in done | ours)
 
 

@@ -221,12 +221,13 @@ def _tail(gap, mean, m2, count, m):
 
 @jit
 def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s, ints,
-             floats, status, n_steps, diverge_step, loss0, final_loss, rate,
-             tail):  # fmt: skip
+             floats, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+             s_table):  # fmt: skip
     """Tile ``ti``: the trajectories order[lo:hi] of one (data set, batch size, seed).
 
     Lane L lives in sub-block L // SB, slot L % SB; lanes 0 .. nact-1 are running."""
     k, B, seed, lo, hi = tiles[0, ti], tiles[1, ti], tiles[2, ti], tiles[3, ti], tiles[4, ti]
+    sf = s_table[tiles[5, ti]]  # the tile's schedule: eta_t = eta * sf[t]
     optimizer, steps, tail_steps, sampling = ints[0], ints[1], ints[2], ints[3]
     tol, diverge = floats[0], floats[1]
     Xr, XrT, r, h, V = Xrs[k], XrTs[k], rs[k], hs[k], Vs[k]
@@ -240,6 +241,7 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
     P = np.zeros((nsb, d, SB))
     G = np.zeros((nsb, d, SB))
     eta = np.zeros((nsb, SB))
+    eta_t = np.zeros((nsb, SB))
     beta = np.zeros((nsb, SB))
     sig = np.zeros((nsb, SB))
     gap = np.zeros((nsb, SB))
@@ -299,9 +301,12 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
         t1 = t + 1
         count = t1 - tail_from + 1
         stops = 0
+        st = sf[t]
         for s in range((nact + SB - 1) // SB):
             m = min(SB, nact - s * SB)
-            stops += _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta[s],
+            for q in range(m):
+                eta_t[s, q] = eta[s, q] * st
+            stops += _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta_t[s],
                            beta[s], sig[s], gap[s], m, conv_thr, div_thr)  # fmt: skip
             if count >= 1:
                 _tail(gap[s], mean[s], m2[s], count, m)
@@ -345,13 +350,14 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
 
 @jit_parallel
 def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s,
-                    ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate,
-                    tail):  # fmt: skip
+                    ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
+                    s_table):  # fmt: skip
     """Trajectories of one chunk of a linreg sweep (row j from column j of the inputs).
 
     rows    float64 (3, m): eta (absolute), beta, sigma per trajectory
-    tiles   int64 (5, T): per tile: data set index k, batch size B, seed, and the range
-            lo .. hi-1 of ``order`` it runs (every trajectory of a tile shares k, B, seed)
+    tiles   int64 (6, T): per tile: data set index k, batch size B, seed, the range
+            lo .. hi-1 of ``order`` it runs, and its schedule (a row of s_table); every
+            trajectory of a tile shares k, B, seed and schedule
     order   int64 (m,): trajectory rows grouped by tile
     per data set k (``linreg_engine.kernel_tables``): Xrs (K, n, d) = X V, XrTs its
             transpose (K, d, n); rs (K, n) the
@@ -365,6 +371,8 @@ def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s,
             float64; tail float64 (2, m): the tail's mean and standard deviation of the
             excess loss (NaN if empty; a run stopped by a non-finite loss keeps the
             tail up to the step before).
+    s_table float64 (K, steps): schedule factors (``schedules.sweep_table``): the update
+            from w_t uses eta_t = eta * s_table[schedule, t] (ones: constant eta).
     """
     n_tiles = tiles.shape[1]
     counter = np.zeros(1, np.int64)
@@ -374,7 +382,7 @@ def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s,
             run_tile(
                 scramble(ti, n_tiles), rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs,
                 z0s, gap0s, loss0s, ints, floats, status, n_steps, diverge_step, loss0,
-                final_loss, rate, tail,
+                final_loss, rate, tail, s_table,
             )  # fmt: skip
             ti = fetch_add(counter, np.int64(1))
 
