@@ -122,12 +122,14 @@ def make(args, spec, opened):
             maps.append([analysis.rate_map(g, spec, k) for k in page])
     vmax = analysis.colour_top([m for page in maps for m in page])
     levels, ticks = analysis.iso_rates(vmax), analysis.decade_ticks(vmax)
-    figures = []
-    for i, page in enumerate(maps):
-        overlays = [analysis.heatmap_overlay(opt, m, regions=args.regions) for m in page]
-        fig = plots.rate_heatmaps(page, overlays, spec, vmax, levels, ticks)
-        figures.append((fig, "rate_heatmaps" + (f"_{i + 1}" if len(maps) > 1 else "")))
-    return figures
+
+    def figures():  # drawn one page at a time as they are saved, not all held at once
+        for i, page in enumerate(maps):
+            overlays = [analysis.heatmap_overlay(opt, m, regions=args.regions) for m in page]
+            fig = plots.rate_heatmaps(page, overlays, spec, vmax, levels, ticks)
+            yield fig, "rate_heatmaps" + (f"_{i + 1}" if len(maps) > 1 else "")
+
+    return figures()
 
 
 if __name__ == "__main__":
