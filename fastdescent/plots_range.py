@@ -44,15 +44,13 @@ def _g(x):
     return f"{x:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
-def _panel_title(key, optimizer):
+def _key_text(key, optimizer, names):
     parts = []
-    if optimizer != "gd" and "beta" in key:
-        parts.append(f"β = {key['beta']:g}")
-    if "kappa" in key:
-        parts.append(f"κ = {_g(key['kappa'])}")
-    for k in ("sigma", "batch_size"):
-        if k in key:
-            parts.append(f"{'σ' if k == 'sigma' else 'B'} = {key[k]:g}")
+    for k in names:
+        if k == "beta" and optimizer == "gd":
+            continue
+        symbol = {"beta": "β", "kappa": "κ", "sigma": "σ", "batch_size": "B", "lr": "lr"}[k]
+        parts.append(f"{symbol} = {_g(key[k])}")
     return ", ".join(parts)
 
 
@@ -77,6 +75,10 @@ def range_curves(panels, spec, library):
     fig = Figure(figsize=(WIDTH, 2.35 * nr + 1.6), layout="constrained")
     axes = fig.subplots(nr, nc, squeeze=False)
     lib, cliff_col = library["name"], f"cliff_{library['name']}"
+    names = list(panels[0][0]["key"])
+    varying = [k for k in names if len({p[0]["key"][k] for p in panels}) > 1]
+    same = [k for k in names if k not in varying]
+    fixed = _key_text(panels[0][0]["key"], spec["optimizer"], same)
     for curve, row in panels:
         key = curve["key"]
         r = rows_of.index(key.get("beta", 0.0))
@@ -104,14 +106,14 @@ def range_curves(panels, spec, library):
             ax.errorbar([x], [y], xerr=err, fmt=m, color=colour, mec="black", mew=0.6,
                         ms=9 if m == "*" else 6, capsize=2, lw=1.0, zorder=5)  # fmt: skip
         ratio = row[f"ratio_{lib}"]
-        text = f"cliff / limit = {ratio:.3f}" if np.isfinite(ratio) else "no cliff in range"
+        text = f"cliff {ratio:.3f} × limit" if np.isfinite(ratio) else "no cliff in range"
         if "efolds" in row and np.isfinite(row["efolds"]):
-            text += f", N = {_g(row['efolds'])}"
+            text += f", N = {row['efolds']:.2g}".replace("e+0", "e").replace("e+", "e")
         finite = curve["median"][np.isfinite(curve["median"])]
         low = np.nanmin(np.where(lo > 0, lo, np.nan)) if np.any(lo > 0) else best
         top = max(library["th"] * best, finite[0] if len(finite) else best)
         ax.set(xscale="log", yscale="log", xlim=(eta[0], eta[-1]), ylim=(low / 3, top * 30))
-        ax.set_title(f"{_panel_title(key, spec['optimizer'])}\n{text}", fontsize=SMALL)
+        ax.set_title(f"{_key_text(key, spec['optimizer'], varying)}\n{text}", fontsize=SMALL)
         ax.tick_params(labelsize=SMALL)
     for ax in axes[-1, :]:
         ax.set_xlabel("step size η (log)")
@@ -134,7 +136,8 @@ def range_curves(panels, spec, library):
     smooth = LIBRARY[lib].format(**library)
     sched = spec.get("schedule", {})
     fig.suptitle(
-        f"{NAMES[spec['optimizer']]}: learning-rate range test, sweep '{spec['name']}'\n"
+        f"{NAMES[spec['optimizer']]}: learning-rate range test, sweep '{spec['name']}'"
+        f"{', ' + fixed if fixed else ''}\n"
         f"exp_range over {spec['steps']} steps (η × {sched.get('end_factor', float('nan')):g}"
         f"); {smooth}",
         fontsize=11,

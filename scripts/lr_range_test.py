@@ -132,50 +132,9 @@ def _pick(df, column, wanted, log, n_max, targets=()):
     return _scripts.representative(grid, targets, n_max, log=log)
 
 
-def make(args, spec, summary):
-    if args.beta and spec["optimizer"] == "gd":
-        raise UserError("--beta: a gd sweep has no momentum")
-    for value, what in ((args.smooth_f, "--smooth-f"), (args.smooth_beta, "--smooth-beta")):
-        if not 0.0 <= value < 1.0:
-            raise UserError(f"{what} must be in [0, 1), got {value:g}")
-    for value, what in ((args.fastai_th, "--fastai-th"), (args.lr_finder_th, "--lr-finder-th")):
-        if not value > 1.0:
-            raise UserError(f"{what} must be > 1, got {value:g}")
-    try:
-        frame = fastdescent.load_trajectories(args.dir, columns=["traj", "step", "loss", "eta"])
-    except Exception as exc:  # a foreign or damaged trajectories/ directory
-        raise UserError(f"{args.dir}: cannot read the recorded trajectories: {exc}") from None
-    if frame.empty:
-        raise UserError(f"{args.dir}: no recorded trajectories")
-    summary = summary[summary["traj"].isin(np.unique(frame["traj"].to_numpy()))]
-    steps = int(spec["steps"])
-    traj, step, eta, loss, every = analysis_range.table(frame, steps, spec["record"].get("every"))
-    params = {
-        "lr_finder": {"smooth_f": args.smooth_f, "diverge_th": args.lr_finder_th},
-        "fastai": {"beta": args.smooth_beta, "diverge_th": args.fastai_th},
-    }
-    per = analysis_range.suggestions(traj, step, eta, loss, every, steps, params)
-    by = [a for a in AXES if a != "seed" and a in summary]
-    table = analysis_range.summarise(per, summary, spec["optimizer"], by)
-    end = spec["schedule"]["end_factor"]
-    r = math.log(end) / max(1, steps - 1)
-    first = summary.drop_duplicates(by) if by else summary.iloc[:1]
-    base = first.set_index(by)[["eta", "lambda_min"]] if by else first[["eta", "lambda_min"]]
-    keyed = table.set_index(by) if by else table
-    beta = keyed.index.get_level_values("beta") if "beta" in by else 0.0
-    keyed = keyed.assign(efolds=analysis_range.slow_efolds(
-        spec["optimizer"], np.asarray(beta, float), base.loc[keyed.index, "lambda_min"].to_numpy(),
-        base.loc[keyed.index, "eta"].to_numpy(), keyed["limit"].to_numpy(), r))  # fmt: skip
-    table = keyed.reset_index() if by else keyed
-    if args.table:
-        print(analysis_range.cliff_table(table, [k for k in by if k != "lr"]))
-    library = {"name": args.library}
-    if args.library == "fastai":
-        library.update(th=args.fastai_th, beta=args.smooth_beta)
-        smooth = {"beta": args.smooth_beta}
-    else:
-        library.update(th=args.lr_finder_th, smooth_f=args.smooth_f)
-        smooth = {"smooth_f": args.smooth_f}
+def _picked(args, summary):
+    """The summary rows of the curves' panels: --kappa (default up to 4), --beta (up to
+    3), --sigma (default the largest), and the first lr and batch size."""
     picked = summary
     for column, wanted, log, n_max, targets in (
         ("kappa", args.kappa, True, 4, (1.0, 1e2, 1e4, 1e6)),
@@ -191,6 +150,55 @@ def make(args, spec, summary):
     for column in ("lr", "batch_size"):  # one range test per panel: the first value
         if column in picked:
             picked = picked[picked[column] == picked[column].min()]
+    return picked
+
+
+def make(args, spec, summary):
+    if args.beta and spec["optimizer"] == "gd":
+        raise UserError("--beta: a gd sweep has no momentum")
+    for value, what in ((args.smooth_f, "--smooth-f"), (args.smooth_beta, "--smooth-beta")):
+        if not 0.0 <= value < 1.0:
+            raise UserError(f"{what} must be in [0, 1), got {value:g}")
+    for value, what in ((args.fastai_th, "--fastai-th"), (args.lr_finder_th, "--lr-finder-th")):
+        if not value > 1.0:
+            raise UserError(f"{what} must be > 1, got {value:g}")
+    picked = _picked(args, summary)
+    try:
+        frame = fastdescent.load_trajectories(args.dir, columns=["traj", "step", "loss", "eta"])
+    except Exception as exc:  # a foreign or damaged trajectories/ directory
+        raise UserError(f"{args.dir}: cannot read the recorded trajectories: {exc}") from None
+    if frame.empty:
+        raise UserError(f"{args.dir}: no recorded trajectories")
+    recorded = np.unique(frame["traj"].to_numpy())
+    summary = summary[summary["traj"].isin(recorded)]
+    picked = picked[picked["traj"].isin(recorded)]
+    if picked.empty:
+        raise UserError("none of the chosen panels' trajectories was recorded")
+    steps = int(spec["steps"])
+    traj, step, eta, loss, every = analysis_range.table(frame, steps, spec["record"].get("every"))
+    params = {
+        "lr_finder": {"smooth_f": args.smooth_f, "diverge_th": args.lr_finder_th},
+        "fastai": {"beta": args.smooth_beta, "diverge_th": args.fastai_th},
+    }
+    per = analysis_range.suggestions(traj, step, eta, loss, every, steps, params)
+    by = [a for a in AXES if a != "seed" and a in summary]
+    table = analysis_range.summarise(per, summary, spec["optimizer"], by)
+    if spec["problem"] == "quadratic" and by:  # linreg's floor loss_min makes N moot
+        r = math.log(spec["schedule"]["end_factor"]) / max(1, steps - 1)
+        t = table.merge(summary.drop_duplicates(by)[[*by, "eta", "lambda_min"]], on=by)
+        beta = t["beta"].to_numpy(float) if "beta" in t else 0.0
+        table["efolds"] = analysis_range.slow_efolds(
+            spec["optimizer"], beta, t["lambda_min"].to_numpy(float), t["eta"].to_numpy(float),
+            t["limit"].to_numpy(float), r)  # fmt: skip
+    if args.table:
+        print(analysis_range.cliff_table(table, [k for k in by if k != "lr"]))
+    library = {"name": args.library}
+    if args.library == "fastai":
+        library.update(th=args.fastai_th, beta=args.smooth_beta)
+        smooth = {"beta": args.smooth_beta}
+    else:
+        library.update(th=args.lr_finder_th, smooth_f=args.smooth_f)
+        smooth = {"smooth_f": args.smooth_f}
     curves = analysis_range.curves(traj, eta, loss, every, picked, by, args.library, **smooth)
     rows = {tuple(r[k] for k in by): r for r in table.to_dict("records")}
     panels = [(c, rows[tuple(c["key"][k] for k in by)]) for c in curves]

@@ -11,12 +11,19 @@ long before the limit, the floor's rise trips the stop rule early.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import subprocess
+import sys
+from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
 
+import fastdescent
+from fastdescent import _scripts
 from fastdescent import analysis_range as ar
 
 # the range test of the cliff tests: eta from 0.05 / lambda_max to 5 / lambda_max
@@ -219,6 +226,19 @@ def test_stop_index_inf_and_no_data():
     assert ar.stop_index(s, 4.0).tolist() == [4, -1, 2]
 
 
+def test_seed_quantiles_are_numpys_inverted_cdf_ignoring_no_data():
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        block = rng.standard_normal((int(rng.integers(1, 9)), 7))
+        block[rng.random(block.shape) < 0.3] = np.nan
+        block[rng.random(block.shape) < 0.1] = np.inf
+        for q in (0.0, 0.16, 0.5, 0.84, 1.0):
+            full = ~np.isnan(block).all(axis=0)
+            want = np.nanquantile(block[:, full], q, axis=0, method="inverted_cdf")
+            got = ar._column_quantile(block, q)
+            assert np.array_equal(got[full], want) and np.isnan(got[~full]).all()
+
+
 def test_table_pads_diverged_runs_with_inf_and_leaves_the_final_row_out():
     frame = pd.DataFrame({
         "traj": [3, 3, 3, 3, 8, 8, 8],
@@ -292,3 +312,151 @@ def test_noiseless_cliff_lags_behind_the_limit():
     for lib in ("lr_finder", "fastai"):
         ratio = table[f"ratio_{lib}"].to_numpy()
         assert np.all(np.isnan(ratio) | (ratio > 1.1)), ratio
+
+
+def test_cliff_within_5_percent_on_least_squares_across_kappa():
+    """Least squares: in the eigenbasis of its Hessian, linreg's loss is the quadratic's
+    plus the residual loss_min (here 0.01, label noise 0.1), so the twin's frame plus
+    that offset is a full-batch linreg range test. The residual is a floor that does not
+    rise with eta: with little gradient noise (sigma = 1e-3) the loss sits near it up to
+    the limit, and the cliff reads the limit within 5 % for every seed at every kappa,
+    1 to 1e3, gd and heavy ball (beta 0.5, 0.9) alike."""
+    configs = [(b, k) for b in (0.0, 0.5, 0.9) for k in (1.0, 10.0, 100.0, 1e3)]
+    frame, summary = twin(configs, sigma=1e-3, seeds=4, every=10)
+    frame["loss"] += 0.01
+    table = _ratios(frame, summary)
+    print("\n" + ar.cliff_table(table, ["beta", "kappa"]))
+    for lib in ("lr_finder", "fastai"):
+        for c in (f"ratio_{lib}_lo", f"ratio_{lib}_hi"):
+            assert (np.abs(table[c] - 1) < 0.05).all(), (lib, table[c].tolist())
+
+
+# ------------------------------------------------------------- through the engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "lr_range_test.py"
+
+
+def _engine_spec(name, axes, steps=STEPS, schedule=True, record=True, sigma=(1e-2,)):
+    spec = {
+        "name": name, "problem": "quadratic", "optimizer": "heavy_ball", "steps": steps,
+        "problem_params": {"dim": 2}, "stop": {"tol": 0.0},
+        "axes": {"lr": {"values": [LR0], "relative_to": "lambda_max"},
+                 "sigma": {"values": list(sigma)}, **axes},
+    }  # fmt: skip
+    if schedule:
+        spec["schedule"] = {"kind": "exp_range", "end_factor": END}
+    if record:
+        spec["record"] = {"every": 10}
+    return spec
+
+
+@pytest.fixture(scope="module")
+def engine_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lr_range") / "sweep"
+    axes = {"beta": {"values": [0.0, 0.5]}, "kappa": {"values": [1e4, 1e5]},
+            "seed": {"start": 0, "stop": 3, "num": 4}}  # fmt: skip
+    fastdescent.run(_engine_spec("range", axes), out=out, progress=False)
+    return out
+
+
+def _script(*args):
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_engine_cliff_within_5_percent_of_the_limit(engine_sweep):
+    """The engine's recorded range tests (its own noise stream, not numpy's): every
+    seed's cliff within 5 % of 2 (1 + beta) / lambda_max, beta 0 and 0.5, kappa 1e4, 1e5."""
+    frame = fastdescent.load_trajectories(engine_sweep, columns=["traj", "step", "loss", "eta"])
+    summary = fastdescent.load(engine_sweep)
+    assert frame["traj"].nunique() == len(summary) == 16
+    traj, step, eta, loss, every = ar.table(frame, STEPS)
+    assert every == 10
+    per = ar.suggestions(traj, step, eta, loss, every, STEPS)
+    table = ar.summarise(per, summary, "heavy_ball", ["beta", "kappa", "sigma"])
+    for lib in ("lr_finder", "fastai"):
+        for c in (f"ratio_{lib}_lo", f"ratio_{lib}_hi"):
+            assert (np.abs(table[c] - 1) < 0.05).all(), (lib, table[c].tolist())
+
+
+def test_engine_rows_pair_each_loss_with_the_step_size_that_leaves_it(tmp_path):
+    """Noiseless, the engine's recorded rows are the twin's: f(w_t) and eta_t = eta *
+    end ** (t / (steps - 1)), the step size of the update from w_t (to rounding)."""
+    steps = 2000
+    axes = {"beta": {"values": [0.0, 0.9]}, "kappa": {"values": [100.0]}}
+    out = tmp_path / "noiseless"
+    fastdescent.run(_engine_spec("pairs", axes, steps=steps, sigma=(0.0,)), out=out,
+                    progress=False)  # fmt: skip
+    got = fastdescent.load_trajectories(out, columns=["traj", "step", "loss", "eta"])
+    want, _ = twin([(0.0, 100.0), (0.9, 100.0)], sigma=0.0, seeds=1, steps=steps, every=10)
+    got, want = got[got["step"] < steps], want[want["step"] < steps]
+    assert got["step"].tolist() == want["step"].tolist()
+    np.testing.assert_allclose(got["eta"], want["eta"], rtol=1e-12)
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-9, atol=1e-150)
+
+
+def test_script_draws_both_figures_and_prints_the_table(engine_sweep, tmp_path, capsys):
+    code, out, err = _in_process(capsys, engine_sweep, "--out", tmp_path, "--table")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "cliff/eta_max" in lines[0] and len(lines) == 1 + 4 + 2
+    for stem in ("lr_range_curves", "lr_range_cliff"):
+        path = tmp_path / f"{stem}.png"
+        assert str(path) in lines
+        image = matplotlib.image.imread(path)
+        assert image.shape[0] > 400 and image.shape[1] > 800
+    ratios = [float(x) for line in lines[1:5] for x in line.split()[4:5]]
+    assert all(abs(r - 1) < 0.05 for r in ratios), lines
+
+
+def _in_process(capsys, *args):
+    """The script's main in this process (no interpreter start-up): (status, out, err)."""
+    spec = importlib.util.spec_from_file_location("lr_range_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = _scripts.main("lr_range_test.py", module.__doc__, module.add_arguments, module.make,
+                         list(map(str, args)), opener=module.open_range)  # fmt: skip
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schedule": False}, "exp_range"),
+        ({"record": False}, "[record]"),
+    ],
+)
+def test_script_refuses_other_sweeps_with_one_line(tmp_path, capsys, change, message):
+    axes = {"seed": {"values": [0]}}
+    out = tmp_path / "other"
+    fastdescent.run(_engine_spec("other", axes, steps=20, **change), out=out, progress=False)
+    code, stdout, err = _in_process(capsys, out)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("lr_range_test.py: error:") and message in err
+
+
+def test_script_refuses_bad_options_and_directories(engine_sweep, tmp_path, capsys):
+    for args, message in (
+        ([engine_sweep, "--smooth-f", "1.5"], "--smooth-f"),
+        ([engine_sweep, "--fastai-th", "0.5"], "--fastai-th"),
+        ([tmp_path / "nothing"], "no such directory"),
+        ([engine_sweep, "--kappa", "1e9"], "outside the sweep's grid"),
+        ([engine_sweep, "--beta", "0.5", "--sigma", "7"], "outside the sweep's grid"),
+    ):
+        code, stdout, err = _in_process(capsys, *args, "--out", tmp_path)
+        assert code == 2 and stdout == "", (args, err)
+        assert err.count("\n") == 1 and message in err, (args, err)
+
+
+def test_the_command_line_exits_2_with_one_line(tmp_path):
+    code, out, err = _script(tmp_path / "nothing")
+    assert (
+        code == 2
+        and out == ""
+        and err == f"lr_range_test.py: error: {tmp_path / 'nothing'}: no such directory\n"
+    )
