@@ -383,6 +383,29 @@ def test_engine_cliff_within_5_percent_of_the_limit(engine_sweep):
             assert (np.abs(table[c] - 1) < 0.05).all(), (lib, table[c].tolist())
 
 
+def test_engine_linreg_cliff_within_5_percent_at_every_kappa(tmp_path):
+    """Full-batch least squares through the engine (loss_min ~ 0.01 from label noise 0.1,
+    gradient noise sigma = 1e-3): the cliff within 5 % of 2 (1 + beta) / lambda_max for
+    every seed at kappa 1 and 100, gd and heavy ball (beta 0.9) -- unlike a quadratic,
+    whose floor rises with eta, down to kappa = 1."""
+    spec = _engine_spec("linreg", {"beta": {"values": [0.0, 0.9]},
+                                   "kappa": {"values": [1.0, 100.0]},
+                                   "seed": {"values": [0, 1]}}, sigma=(1e-3,))  # fmt: skip
+    spec["problem"] = "linreg"
+    spec["problem_params"] = {"n": 256, "dim": 4, "spectrum": "log", "noise": 0.1}
+    out = tmp_path / "linreg"
+    fastdescent.run(spec, out=out, progress=False)
+    frame = fastdescent.load_trajectories(out, columns=["traj", "step", "loss", "eta"])
+    summary = fastdescent.load(out)
+    traj, step, eta, loss, every = ar.table(frame, STEPS)
+    per = ar.suggestions(traj, step, eta, loss, every, STEPS)
+    table = ar.summarise(per, summary, "heavy_ball", ["beta", "kappa"])
+    assert len(table) == 4 and (table["seeds"] == 2).all()
+    for lib in ("lr_finder", "fastai"):
+        for c in (f"ratio_{lib}_lo", f"ratio_{lib}_hi"):
+            assert (np.abs(table[c] - 1) < 0.05).all(), (lib, table[c].tolist())
+
+
 def test_engine_rows_pair_each_loss_with_the_step_size_that_leaves_it(tmp_path):
     """Noiseless, the engine's recorded rows are the twin's: f(w_t) and eta_t = eta *
     end ** (t / (steps - 1)), the step size of the update from w_t (to rounding)."""
