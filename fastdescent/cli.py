@@ -155,6 +155,15 @@ def _print_info(directory: Path) -> None:
         f"{steps / kernel if kernel else 0:.3g} trajectory-steps/s in the kernel",
     ]
     lines += _basin_lines(directory, m)
+    if "schedule" in spec or "schedules" in spec:
+        tables = spec.get("schedules") or {"(every run)": spec.get("schedule")}
+        lines.append("schedules  " + "; ".join(f"{k} {json.dumps(v)}" for k, v in tables.items()))
+    if "record" in spec:
+        parts = sorted((directory / store.TRAJECTORIES).glob("part-*.parquet"))
+        lines.append(
+            f"recorded   {json.dumps(spec['record'])}: {len(parts)} part(s) in "
+            f"{directory / store.TRAJECTORIES} (fastdescent.load_trajectories)"
+        )
     others = store.other_files(directory, m)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")

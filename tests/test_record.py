@@ -158,3 +158,13 @@ def test_start_over_clears_the_recording(recorded, tmp_path):
     fastdescent.run(spec, out=out, progress=False, chunk_size=7, resume=False)
     after = fastdescent.load_trajectories(out)
     assert before.equals(after)
+
+
+def test_info_shows_schedules_and_the_recording(recorded, capsys):
+    from fastdescent.cli import main
+
+    out, _ = recorded
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert 'schedules  constant {"kind": "constant"}; cyc {"kind": "cyclical"' in text
+    assert "recorded   " in text and "part(s)" in text and "not read" not in text
