@@ -164,7 +164,7 @@ def varying(rows) -> list[str]:
 def value_text(axis, v, spec) -> str:
     """ "η = 0.1", "β = 0.9", "seed 3", "cosine": one axis value as a label."""
     if axis == "schedule":
-        return str(v)
+        return f"schedule {v}"
     if axis == "seed":
         return f"seed {int(v)}"
     if axis == "lr":
@@ -293,7 +293,7 @@ def loss_floor(spec, row, surf=None):
         return None, None
     basin = int(row["basin"]) if row is not None and "basin" in row else -1
     if 0 <= basin < len(info.minima):
-        return float(info.minima[basin].value), "f(w_t) − f(w*), w* the minimum it ends at"
+        return float(info.minima[basin].value), "f(w_t) − f(w*), w* where it ends"
     return float(min(m.value for m in info.minima)), "f(w_t) − f_min (lowest minimum)"
 
 
@@ -304,15 +304,18 @@ def surface_or_none(spec):
         return None
 
 
-def path_box(paths, surf, spec, margin=0.12):
+def path_box(paths, surf, spec, margin=0.12, noisy=False):
     """(xmin, xmax, ymin, ymax) framing the paths. The quadratic: every point within 1.5x
     the farthest start's distance from the minimum (a diverging path leaves the frame),
     the minimum the paths end near, a margin. Landscapes: the problem's region (the
-    course's frame for Rosenbrock), widened to the points within twice its size."""
+    course's frame for Rosenbrock), widened to the points within twice its size, unless
+    ``noisy`` (noisy runs wander off: the region, where the wells are)."""
     starts = np.array([(p[0][0], p[1][0]) for p in paths])
     mins = np.array([m[:2] for m in surf.minima]) if surf.minima else np.zeros((1, 2))
     if surf.info is not None:
         r = surf.info.region()
+        if noisy:
+            return tuple(float(v) for v in r)
         cx, cy, hw, hh = (r[0] + r[1]) / 2, (r[2] + r[3]) / 2, r[1] - r[0], r[3] - r[2]
         xs, ys = [np.array(r[:2])], [np.array(r[2:])]
         for x, y in paths:

@@ -40,7 +40,12 @@ def _contours(ax, surf, box, n=300):
     y = np.linspace(box[2], box[3], n)
     X, Y = np.meshgrid(x, y)
     F = surf.f(X, Y)
-    lv, log = _levels(surf, F)
+    if surf.info is not None:  # the levels of the problem's own region, wherever the frame
+        r = surf.info.region()
+        RX, RY = np.meshgrid(np.linspace(r[0], r[1], 200), np.linspace(r[2], r[3], 200))
+        lv, log = _levels(surf, surf.f(RX, RY))
+    else:
+        lv, log = _levels(surf, F)
     ax.contourf(
         x, y, F, levels=lv, cmap=GREYS, norm=BoundaryNorm(lv, 256, extend="both"), extend="both"
     )
@@ -53,7 +58,7 @@ def _contours(ax, surf, box, n=300):
     return log
 
 
-def paths(panels, surf, box, spec, notes=(), fixed=""):
+def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False):
     """One panel per entry of ``panels`` (dicts: title, paths = [{x, y, label}], and
     optionally its own surface): the contours of ``surf`` over ``box``, each path a
     line in its colour (dots at the iterates for short paths), its start ● (white when
@@ -87,6 +92,7 @@ def paths(panels, surf, box, spec, notes=(), fixed=""):
             # the first paths widest: paths that share their course (the same flow at
             # different step sizes) stay visible under the later ones
             lw = 1.4 + 3.6 * (len(text) - 1 - k) / max(len(text) - 1, 1)
+            lw = 0.8 if noisy else lw
             ax.plot(
                 x,
                 y,
@@ -97,6 +103,7 @@ def paths(panels, surf, box, spec, notes=(), fixed=""):
                 ms=2.6,
                 zorder=4,
                 solid_capstyle="round",
+                alpha=0.8 if noisy else 1.0,
             )
             if len(starts) > 1:
                 ax.plot(x[:1], y[:1], "o", ms=8, mfc=c, mec="black", mew=0.8, zorder=9)
@@ -113,7 +120,8 @@ def paths(panels, surf, box, spec, notes=(), fixed=""):
             ax.set_title(panel["title"], fontsize=10)
         if not shared:
             ax.legend(handles=handles, loc="best", fontsize=SMALL - 1, framealpha=0.85)
-        _zoom_on_ends(ax, panel["paths"], panel.get("surface", surf), box)
+        if not noisy:
+            _zoom_on_ends(ax, panel["paths"], panel.get("surface", surf), box)
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.set_axis_off()
@@ -185,6 +193,13 @@ def _zoom_on_ends(ax, paths, surf, box):
     ax.indicate_inset_zoom(inset, edgecolor="0.2")
 
 
+def _varies(values):
+    """Whether the finite values differ (the final state's eta_t is NaN: no update)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return len(v) > 1 and v.max() > v.min()
+
+
 def _inside(x, y, box):
     return bool(len(x)) and box[0] <= x[-1] <= box[1] and box[2] <= y[-1] <= box[3]
 
@@ -201,7 +216,7 @@ def loss_curves(curves, spec, loss_text, notes=(), hint=True, fixed="", problem=
     step size changes along a run (schedules). ``hint``: note that a straight line is
     linear convergence (noiseless runs); ``fixed``: the shared axis values, for the
     title; ``problem``: the title's name of f (default: the problem's name)."""
-    schedule = any(np.ptp(np.asarray(c["eta"])) > 0 for c in curves if len(c["eta"]))
+    schedule = any(_varies(c["eta"]) for c in curves)
     ncols = 3 if schedule else 2
     fig = Figure(
         figsize=(WIDTH + (2.4 if schedule else 0), 3.8 + 0.22 * -(-len(curves) // 2) + 0.4),

@@ -102,7 +102,7 @@ def make(args, spec, df):
                 notes,
                 not noisy,
                 ap.fixed_text(rows, spec),
-                problem=None if surf is None else f"f = {surf.text}",
+                problem=None if surf is None or len(surf.text) > 32 else f"f = {surf.text}",
             ),
             args.stem,
         )

@@ -128,13 +128,14 @@ def make(args, spec, df):
         raise _scripts.UserError(str(exc)) from None
     surf = next(iter(surfaces.values()))
     everything = [(p["x"], p["y"]) for panel in panels for p in panel["paths"]]
-    box = ap.path_box(everything, surf, spec)
+    noisy = "sigma" in rows and bool((rows["sigma"] > 0).any())
+    box = ap.path_box(everything, surf, spec, noisy=noisy)
     if axis == "kappa":
         notes.append("contours of each panel's κ")
         for panel, s in zip(panels, surfaces.values(), strict=True):
             panel["surface"] = s
     fixed = ap.fixed_text(rows, spec)
-    return [(pp.paths(panels, surf, box, spec, notes, fixed), args.stem)]
+    return [(pp.paths(panels, surf, box, spec, notes, fixed, noisy), args.stem)]
 
 
 def main(argv=None):

@@ -142,7 +142,7 @@ def test_surface_coordinates_and_floor(twin):
     assert rosen.log and rosen.minima == ((1.0, 1.0, 0.0),)
     wells = {"problem": "wells", "problem_params": {}}
     floor, text = ap.loss_floor(wells, {"basin": 1})
-    assert floor == pytest.approx(-0.422924, abs=1e-6) and "ends at" in text
+    assert floor == pytest.approx(-0.422924, abs=1e-6) and "where it ends" in text
     floor, text = ap.loss_floor(wells, {"basin": -1})
     assert floor == pytest.approx(-1.839507, abs=1e-6) and "lowest" in text
     assert ap.loss_floor({"problem": "linreg"}, {"loss_min": 0.01})[0] == 0.01
@@ -232,6 +232,7 @@ def test_loss_curves_figure(twin):
     y = fig.axes[0].lines[1].get_ydata()
     assert y[30] / y[29] == pytest.approx(0.64, rel=1e-3)
     curves[0]["eta"] = np.linspace(0.01, 0.001, len(curves[0]["step"]))
+    curves[0]["eta"][-1] = np.nan  # the final state: no update
     assert len(pp.loss_curves(curves, SPEC, "f(w_t)").axes) == 3
 
 
