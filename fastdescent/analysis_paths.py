@@ -205,6 +205,10 @@ def _num(v):
     return f"{v:g}"
 
 
+def _coef(v):
+    return "" if v == 1 else _num(v)
+
+
 def surface(spec, row=None) -> Surface:
     """The contours' function for a sweep's problem: landscapes (2-D) as listed; the
     quadratic with d = 2 as ½(λ₁x² + λ₂y²) at the row's κ. ValueError otherwise."""
@@ -219,7 +223,7 @@ def surface(spec, row=None) -> Surface:
             kappa = float((spec["axes"].get("kappa") or {"values": [1.0]}).get("values", [1.0])[0])
         lam = module.eigenvalues(None if kappa is None else [kappa], params)[0]
         l1, l2 = float(lam[0]), float(lam[1])
-        text = f"½({_num(l1)}x² + {_num(l2)}y²)"
+        text = f"½({_coef(l1)}x² + {_coef(l2)}y²)"
         if l1 % 2 == 0 and l2 % 2 == 0:
             a, b = l1 / 2, l2 / 2
             text = f"{'' if a == 1 else _num(a)}x² + {'' if b == 1 else _num(b)}y²"

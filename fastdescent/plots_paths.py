@@ -58,7 +58,7 @@ def _contours(ax, surf, box, n=300):
     return log
 
 
-def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False):
+def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False, what=None):
     """One panel per entry of ``panels`` (dicts: title, paths = [{x, y, label}], and
     optionally its own surface): the contours of ``surf`` over ``box``, each path a
     line in its colour (dots at the iterates for short paths), its start ● (white when
@@ -148,7 +148,7 @@ def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False):
     )
     scale = "log-spaced" if log else "evenly spaced"
     fig.suptitle(
-        f"{NAMES.get(spec['optimizer'], spec['optimizer'])} on f = {surf.text}: paths"
+        f"{NAMES.get(spec['optimizer'], spec['optimizer'])} on f = {what or surf.text}: paths"
         f"{', ' + fixed if fixed else ''}\nsweep '{spec['name']}', up to {spec['steps']:,} "
         f"steps; contours of f {scale}" + "".join(f"\n{t}" for t in notes),
         fontsize=10.5,
@@ -173,6 +173,11 @@ def _zoom_on_ends(ax, paths, surf, box):
     span = max(np.ptp(e[:, 0]) / w, np.ptp(e[:, 1]) / h)
     if span > 0.06 or span == 0.0:
         return
+    if surf.minima:  # ends at a minimum (converged runs): nothing to magnify
+        m = np.array([mm[:2] for mm in surf.minima])
+        gap = np.hypot(e[:, None, 0] - m[None, :, 0], e[:, None, 1] - m[None, :, 1]).min(axis=1)
+        if gap.max() < 0.005 * max(w, h):
+            return
     mins = [m for m in surf.minima if abs(m[0] - e[:, 0].mean()) < 0.06 * w]
     pts = np.vstack([e, np.array([m[:2] for m in mins])]) if mins else e
     cx, cy = (pts[:, 0].min() + pts[:, 0].max()) / 2, (pts[:, 1].min() + pts[:, 1].max()) / 2

@@ -99,23 +99,29 @@ def make(args, spec, df):
         )
     deep = aa.deepest(info)
     table = aa.deep_table(df, spec, info, deep)
-    show = [
-        c
-        for c in (
-            "eta",
-            "beta",
-            "schedule",
-            "sigma",
-            "T",
-            "runs",
-            "p",
-            "lo",
-            "hi",
-            "stayed",
-            "other",
+    if not args.no_gibbs and "T" in table:  # the equilibrium share at each temperature
+        temps = np.unique(table["T"].to_numpy())
+        hot = temps[temps > 0]
+        share = (
+            dict(zip(hot, aa.gibbs_deep(info, hot, deep, n=240), strict=True)) if len(hot) else {}
         )
-        if c in table
-    ]
+        table["gibbs"] = table["T"].map(lambda t: share.get(t, np.nan))
+    cols = (
+        "eta",
+        "beta",
+        "schedule",
+        "sigma",
+        "T",
+        "runs",
+        "n_eff",
+        "p",
+        "lo",
+        "hi",
+        "gibbs",
+        "stayed",
+        "other",
+    )
+    show = [c for c in cols if c in table]
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(table[show].to_string(index=False, float_format="{:.4g}".format))
         names = aa.schedule_names(spec)

@@ -131,11 +131,11 @@ def make(args, spec, df):
     noisy = "sigma" in rows and bool((rows["sigma"] > 0).any())
     box = ap.path_box(everything, surf, spec, noisy=noisy)
     if axis == "kappa":
-        notes.append("contours of each panel's κ")
         for panel, s in zip(panels, surfaces.values(), strict=True):
             panel["surface"] = s
     fixed = ap.fixed_text(rows, spec)
-    return [(pp.paths(panels, surf, box, spec, notes, fixed, noisy), args.stem)]
+    what = "½(x² + κy²)" if axis == "kappa" else None
+    return [(pp.paths(panels, surf, box, spec, notes, fixed, noisy, what), args.stem)]
 
 
 def main(argv=None):

@@ -311,7 +311,7 @@ def test_figure_from_the_twin(quiet, hot, capsys):
     args = Namespace(maps=None, no_gibbs=False)
     figures = _script()["make"](args, spec, df)
     out = capsys.readouterr().out
-    assert "cosine vs constant eta" in out and "p_value" in out
+    assert "cosine vs constant eta" in out and "p_value" in out and "gibbs" in out
     assert [stem for _, stem in figures] == ["annealing", "annealing_maps"]
     fig = figures[0][0]
     share = fig.axes[1]

@@ -147,7 +147,7 @@ def test_surface_coordinates_and_floor(twin):
     assert floor == pytest.approx(-1.839507, abs=1e-6) and "lowest" in text
     assert ap.loss_floor({"problem": "linreg"}, {"loss_min": 0.01})[0] == 0.01
     kappa = {"problem": "quadratic", "problem_params": {"dim": 2}, "axes": {}}
-    assert ap.surface(kappa, {"kappa": 10.0}).text == "½(1x² + 10y²)"
+    assert ap.surface(kappa, {"kappa": 10.0}).text == "½(x² + 10y²)"
     with pytest.raises(ValueError, match="dim = 3"):
         ap.surface({"problem": "quadratic", "problem_params": {"dim": 3}, "axes": {}})
     with pytest.raises(ValueError, match="1-D"):
@@ -347,3 +347,32 @@ def test_titles_formulas_and_the_zoom_on_clustered_ends():
     assert len(fig.axes[0].child_axes) == 1  # the ends lie within 6 % of the frame
     far = [{**p, "x": p["x"] * (1 - k * 0.3)} for k, p in enumerate(paths)]
     assert not pp.paths([{"title": None, "paths": far}], s, box, rosen).axes[0].child_axes
+
+
+@needs_recording
+def test_engine_kappa_sweep_gets_a_panel_per_kappa(tmp_path):
+    """A quadratic sweep over kappa: one panel per kappa, each with its own contours."""
+    spec = {
+        "name": "kappa_paths",
+        "problem": "quadratic",
+        "optimizer": "gd",
+        "steps": 40,
+        "problem_params": {"dim": 2, "start": [2.0, -1.0]},
+        "record": {"every": 1},
+        "axes": {
+            "lr": {"values": [0.5, 1.0], "relative_to": "lambda_max"},
+            "kappa": {"values": [3.0, 30.0]},
+        },
+    }
+    out = tmp_path / "kappa"
+    fastdescent.run(spec, out=out, progress=False)
+    summary = fastdescent.load(out)
+    figs = _script("paths")["make"](
+        _args(dir=str(out)), fastdescent.parse_spec(spec).to_dict(), summary
+    )
+    fig = figs[0][0]
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles == ["κ = 3:  f = ½(x² + 3y²)", "κ = 30:  f = ½(x² + 30y²)"]
+    assert "½(x² + κy²)" in fig._suptitle.get_text()
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts[:2] == ["η·λmax = 0.5", "η·λmax = 1"]
