@@ -333,7 +333,7 @@ def _groups(summary, by):
     keys = [c for c in by if c in summary]
     if not keys:
         return [((), summary)]
-    return [((k,) if len(keys) == 1 else k, g) for k, g in summary.groupby(keys, sort=True)]
+    return [(k if isinstance(k, tuple) else (k,), g) for k, g in summary.groupby(keys, sort=True)]
 
 
 def _column_quantile(block, q):
@@ -372,6 +372,8 @@ def summarise(per_traj, summary, optimizer, by, spread=SPREAD):
         row = dict(zip(keys, key, strict=True))
         row["limit"] = float(g["limit"].iloc[0])
         row["lambda_max"] = float(g["lambda_max"].iloc[0])
+        if "lambda_min" in g:
+            row["lambda_min"] = float(g["lambda_min"].iloc[0])
         row["seeds"] = len(g)
         for c in cols:
             row[c] = _q(g[c], 0.5)

@@ -18,7 +18,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .analysis_range import RULES
 from .plots import NAMES, SMALL, THEORY, WIDTH
@@ -52,6 +52,15 @@ def _key_text(key, optimizer, names):
         symbol = {"beta": "β", "kappa": "κ", "sigma": "σ", "batch_size": "B", "lr": "lr"}[k]
         parts.append(f"{symbol} = {_g(key[k])}")
     return ", ".join(parts)
+
+
+def _kappa(g):
+    """The condition number of each row: the kappa axis, else lambda_max / lambda_min."""
+    if "kappa" in g:
+        return g["kappa"].to_numpy(float)
+    if "lambda_min" in g:
+        return (g["lambda_max"] / g["lambda_min"]).to_numpy(float)
+    return np.ones(len(g))
 
 
 def _on_curve(curve, eta):
@@ -113,7 +122,9 @@ def range_curves(panels, spec, library):
         low = np.nanmin(np.where(lo > 0, lo, np.nan)) if np.any(lo > 0) else best
         top = max(library["th"] * best, finite[0] if len(finite) else best)
         ax.set(xscale="log", yscale="log", xlim=(eta[0], eta[-1]), ylim=(low / 3, top * 30))
-        ax.set_title(f"{_key_text(key, spec['optimizer'], varying)}\n{text}", fontsize=SMALL)
+        head = _key_text(key, spec["optimizer"], varying)
+        ax.set_title(f"{head}\n{text}" if head else text, fontsize=SMALL)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(labelsize=SMALL)
     for ax in axes[-1, :]:
         ax.set_xlabel("step size η (log)")
@@ -161,10 +172,11 @@ def cliff_vs_kappa(summarised, spec, series_keys, library, suggested=None):
     for i, (key, g) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
         colour = cmap(0.85 * i / max(1, len(groups) - 1))
-        label = ", ".join(f"{'β' if k == 'beta' else 'σ' if k == 'sigma' else k} = {v:g}"
-                          for k, v in zip(series_keys, key, strict=True)) or "all"  # fmt: skip
-        g = g.sort_values("kappa") if "kappa" in g else g
-        x = g["kappa"].to_numpy(float) if "kappa" in g else np.ones(len(g))
+        symbols = {"beta": "β", "sigma": "σ", "batch_size": "B"}
+        pairs = zip(series_keys, key, strict=True)
+        label = ", ".join(f"{symbols.get(k, k)} = {v:g}" for k, v in pairs) or "this sweep"
+        g = g.iloc[np.argsort(_kappa(g), kind="stable")]
+        x = _kappa(g)
         y = g[col].to_numpy(float)
         err = np.array([y - g[f"{col}_lo"].to_numpy(float), g[f"{col}_hi"].to_numpy(float) - y])
         for ax in (wide, zoom):

@@ -185,13 +185,13 @@ def make(args, spec, summary):
     table = analysis_range.summarise(per, summary, spec["optimizer"], by)
     if spec["problem"] == "quadratic" and by:  # linreg's floor loss_min makes N moot
         r = math.log(spec["schedule"]["end_factor"]) / max(1, steps - 1)
-        t = table.merge(summary.drop_duplicates(by)[[*by, "eta", "lambda_min"]], on=by)
+        t = table.merge(summary.drop_duplicates(by)[[*by, "eta"]], on=by)
         beta = t["beta"].to_numpy(float) if "beta" in t else 0.0
         table["efolds"] = analysis_range.slow_efolds(
             spec["optimizer"], beta, t["lambda_min"].to_numpy(float), t["eta"].to_numpy(float),
             t["limit"].to_numpy(float), r)  # fmt: skip
     if args.table:
-        print(analysis_range.cliff_table(table, [k for k in by if k != "lr"]))
+        print(analysis_range.cliff_table(table, [k for k in by if table[k].nunique() > 1]))
     library = {"name": args.library}
     if args.library == "fastai":
         library.update(th=args.fastai_th, beta=args.smooth_beta)
@@ -202,7 +202,8 @@ def make(args, spec, summary):
     curves = analysis_range.curves(traj, eta, loss, every, picked, by, args.library, **smooth)
     rows = {tuple(r[k] for k in by): r for r in table.to_dict("records")}
     panels = [(c, rows[tuple(c["key"][k] for k in by)]) for c in curves]
-    series = [k for k in ("beta", "sigma", "batch_size") if k in by]
+    series = [k for k in ("lr", "beta", "sigma", "batch_size") if k in by]
+    series = [k for k in series if k != "lr" or table[k].nunique() > 1]
     # the suggestions of the curves' noise level only (each sigma would double the markers)
     suggested = table[table["sigma"] == picked["sigma"].iloc[0]] if "sigma" in by else table
     return [

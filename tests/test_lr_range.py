@@ -432,7 +432,9 @@ def test_script_draws_both_figures_and_prints_the_table(engine_sweep, tmp_path, 
         assert str(path) in lines
         image = matplotlib.image.imread(path)
         assert image.shape[0] > 400 and image.shape[1] > 800
-    ratios = [float(x) for line in lines[1:5] for x in line.split()[4:5]]
+    cells = [line.split() for line in lines[1:5]]  # beta kappa eta_max lr_finder [..] ...
+    ratios = [float(c[i - 1]) for c in cells for i, x in enumerate(c) if x.startswith("[")]
+    assert len(ratios) == 8
     assert all(abs(r - 1) < 0.05 for r in ratios), lines
 
 
@@ -483,3 +485,21 @@ def test_the_command_line_exits_2_with_one_line(tmp_path):
         and out == ""
         and err == f"lr_range_test.py: error: {tmp_path / 'nothing'}: no such directory\n"
     )
+
+
+def test_script_on_the_course_quadratic_without_kappa_or_beta_axes(tmp_path, capsys):
+    """gd on the course's x^2 + 3y^2 (explicit eigenvalues 2, 6: no kappa axis, no beta):
+    one panel, the limit 2/6 = 1/3 in the table, kappa taken as lambda_max / lambda_min."""
+    spec = {
+        "name": "course", "problem": "quadratic", "optimizer": "gd", "steps": 4000,
+        "problem_params": {"lambdas": [2.0, 6.0], "start": [2.0, -1.0]},
+        "schedule": {"kind": "exp_range", "end_factor": 100.0}, "record": {"every": 5},
+        "axes": {"lr": {"values": [0.01]}, "sigma": {"values": [0.1]},
+                 "seed": {"values": [0, 1, 2]}},
+    }  # fmt: skip
+    fastdescent.run(spec, out=tmp_path / "course", progress=False)
+    code, out, err = _in_process(capsys, tmp_path / "course", "--out", tmp_path, "--table")
+    assert code == 0, err
+    head, row = out.splitlines()[:2]
+    assert head.split()[0] == "eta_max" and row.split()[0] == "0.3333" and row.split()[-1] == "3"
+    assert (tmp_path / "lr_range_curves.png").is_file()
