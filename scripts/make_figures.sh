@@ -9,7 +9,9 @@ for spec in scripts/sweeps/*.toml; do
     name=$(basename "$spec" .toml)
     dir=results/$name
     python -m fastdescent run "$spec" --out "$dir" --quiet --no-resume  # always afresh
-    if grep -qE '^sigma ' "$spec" && grep -qE '^problem = "quadratic"' "$spec"; then
+    if grep -qE '^kind = "exp_range"' "$spec"; then  # a learning-rate range test
+        python scripts/lr_range_test.py "$dir"
+    elif grep -qE '^sigma ' "$spec" && grep -qE '^problem = "quadratic"' "$spec"; then
         python scripts/sgd_noise.py "$dir"  # noisy quadratic: stationary loss vs theory
     elif grep -qE '^problem = "linreg"' "$spec"; then
         if grep -qE '^batch_size ' "$spec"; then   # mini-batch SGD on least squares
