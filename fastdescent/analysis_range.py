@@ -69,6 +69,13 @@ the floor's own rise trips the rule early and the cliff reads the temperature, n
 limit. A floor that does not rise with eta does not: least squares' residual loss_min
 (linreg) holds the best loss up, and there the cliff reads the limit at every kappa as
 long as the noise's excess stays below (diverge_th - 1) loss_min up to the limit.
+
+Put together, on a quadratic with minimum 0 a cliff within 5 % needs both r <~ 3e-4
+(overshoot) and N = 4 (1 + beta) / ((1 - beta) kappa r) <~ 20 (the slow direction still
+falling), i.e. kappa >~ 1e3 for gd and ~10x more for beta = 0.9 (tests/test_lr_range.py
+checks 1e4 .. 1e6 at r = 9.2e-5: 5e4 steps over a factor 100). The libraries' own
+defaults are far coarser: fastai's 100 iterations over 1e-7 .. 10 give r = 0.18, an
+overshoot of tens of per cent; their suggestions are heuristics, not limits.
 """
 
 from __future__ import annotations
