@@ -309,9 +309,9 @@ def surface_or_none(spec):
 
 
 def path_box(paths, surf, spec, margin=0.12, noisy=False):
-    """(xmin, xmax, ymin, ymax) framing the paths. The quadratic: every point within 1.5x
-    the farthest start's distance from the minimum (a diverging path leaves the frame),
-    the minimum the paths end near, a margin. Landscapes: the problem's region (the
+    """(xmin, xmax, ymin, ymax) framing the paths. The quadratic: a square centred on the
+    minimum holding every point within 1.5x the farthest start's distance from it (a
+    diverging path leaves the frame), and a margin. Landscapes: the problem's region (the
     course's frame for Rosenbrock), widened to the points within twice its size, unless
     ``noisy`` (noisy runs wander off: the region, where the wells are)."""
     starts = np.array([(p[0][0], p[1][0]) for p in paths])
@@ -351,18 +351,10 @@ def path_box(paths, surf, spec, margin=0.12, noisy=False):
             xs.append(mins[k : k + 1, 0])
             ys.append(mins[k : k + 1, 1])
     x, y = np.concatenate(xs), np.concatenate(ys)
-    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
-    w, h = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
-    side = max(w, h)
-    w, h = max(w, 0.35 * side), max(h, 0.35 * side)  # not a sliver
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    box = [
-        cx - w / 2 - margin * w,
-        cx + w / 2 + margin * w,
-        cy - h / 2 - margin * h,
-        cy + h / 2 + margin * h,
-    ]
-    return tuple(float(v) for v in box)
+    # centred on the minimum, as the course frames x² + 3y²: the ellipses whole
+    mx, my = mins[0]
+    half = (1.0 + margin) * max(np.abs(x - mx).max(), np.abs(y - my).max(), 1e-6)
+    return (float(mx - half), float(mx + half), float(my - half), float(my + half))
 
 
 def fixed_text(rows, spec) -> str:

@@ -74,7 +74,7 @@ def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False, what=None):
     texts = [[_text(p, box) for p in panel["paths"]] for panel in panels]
     shared = all(t == texts[0] for t in texts)
     legend_rows = -(-len(texts[0]) // 2) + 1 if shared else 1
-    fig_h = panel_w * aspect * nrows + 0.35 * nrows + 1.0 + 0.24 * legend_rows
+    fig_h = panel_w * aspect * nrows + 0.35 * nrows + 0.6 + 0.24 * legend_rows
     fig = Figure(figsize=(fig_w, fig_h), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     log = False
