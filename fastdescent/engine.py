@@ -276,12 +276,15 @@ class Engine:
         """``kernel`` on the general lane path (``kernels.lanes_loss``): the chunk's rows
         as per-trajectory eta and beta, and its kappas' eigenvalues as a table.
 
-        With noise, the rows with sigma != 0 run on ``sweep_loss_noisy``, one seed at a
-        time, with that seed's noise table (``rng.build_table``: steps x d normals, shared
-        by all its rows; drawn per tile and block when it would exceed rng.TABLE_BYTES);
-        the others (sigma = 0) on ``sweep_loss``. Each row is computed on its own, so the
-        split changes no bit."""
+        With noise, the rows with sigma != 0 run on ``sweep_loss_noisy``, one seed (and
+        schedule) at a time, with that seed's noise table (``rng.build_table``: steps x d
+        normals, shared by all its rows; drawn per tile and block when it would exceed
+        rng.TABLE_BYTES). So do noiseless rows whose schedule varies (one schedule at a
+        time, with a table of zeros: they have neither rate nor floor). The others run on
+        ``sweep_loss``. Each row is computed on its own, so the split changes no bit
+        (``FAST_NOISE = False``: all on ``sweep_loss``, the reference)."""
         from .kernels.lanes_loss import NLN, sweep_loss, sweep_loss_noisy
+        from .rng import build_table
 
         spec, params = self.spec, self.spec.problem_params
         cols = spec.coordinates(lo, lo + n)
@@ -320,45 +323,34 @@ class Engine:
         ints = np.array([self.optimizer, self.order, spec.steps, tail_steps], np.int64)
         _, s_table, s_varies = self.schedule_table
         s_index = schedules.row_index(spec, lo, lo + n)
-        if n and not (self.noisy and self.FAST_NOISE):
-            sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints,
-                       *(out[k] for k in OUTPUTS), tail, s_table, s_index, s_varies)  # fmt: skip
-        elif n:
-            from .rng import build_table
-
-            noisy = rows[2] != 0.0
-            if not noisy.all():  # sigma = 0: sweep_loss on those rows, scattered back
-                idx = np.flatnonzero(~noisy)
-                sub, sub_tail = _empty_outputs(len(idx)), np.empty((2, len(idx)))
-                sweep_loss(np.ascontiguousarray(rows[:, idx]), seeds[idx], lam_index[idx],
-                           lam_table, start, floats, ints, *(sub[k] for k in OUTPUTS),
-                           sub_tail, s_table, s_index[idx], s_varies)  # fmt: skip
-                for k in OUTPUTS:
-                    out[k][idx] = sub[k]
-                tail[:, idx] = sub_tail
-            # the noisy rows grouped by seed (and schedule), in grid order within a group:
-            # a mask per seed value when there are few (one pass each), else a stable sort
-            order = np.flatnonzero(noisy)
-            values = np.unique(spec.axis_values("seed"))
-            if len(values) <= 16:
-                noisy_seeds = seeds[order]
-                groups = [order[noisy_seeds == v] for v in values]
-                groups = [g for g in groups if len(g)]
-            else:
-                order = order[np.argsort(seeds[order], kind="stable")]
-                cuts = np.flatnonzero(np.diff(seeds[order])) + 1
-                groups = np.split(order, cuts) if len(order) else []
-            if len(s_table) > 1:
-                groups = [g[s_index[g] == k] for g in groups for k in range(len(s_table))]
-                groups = [g for g in groups if len(g)]
+        noisy = rows[2] != 0.0
+        # lockstep rows: noisy ones (by seed and schedule), and noiseless ones whose step
+        # size varies (by schedule; a table of zero noise: no floor, rate NaN anyway)
+        lockstep = noisy | s_varies[s_index] if self.FAST_NOISE else np.zeros(n, np.bool_)
+        if n and not lockstep.all():  # the rest on sweep_loss, scattered back
+            idx = np.flatnonzero(~lockstep)
+            sub, sub_tail = _empty_outputs(len(idx)), np.empty((2, len(idx)))
+            sweep_loss(np.ascontiguousarray(rows[:, idx]), seeds[idx], lam_index[idx],
+                       lam_table, start, floats, ints, *(sub[k] for k in OUTPUTS),
+                       sub_tail, s_table, s_index[idx], s_varies)  # fmt: skip
+            for k in OUTPUTS:
+                out[k][idx] = sub[k]
+            tail[:, idx] = sub_tail
+        if n and lockstep.any():
+            groups = self._lockstep_groups(np.flatnonzero(lockstep & noisy), seeds, s_index)
+            quiet = np.flatnonzero(lockstep & ~noisy)
+            quiet_groups = [quiet[s_index[quiet] == k] for k in range(len(s_table))]
+            quiet_groups = [g for g in quiet_groups if len(g)]
             d = lam_table.shape[1]
             fast_ints = np.append(ints, NLN)
             # every seed's table at once (one call), or one at a time, or none (on the fly)
             tables = build_table(np.array([seeds[g[0]] for g in groups]), spec.steps, d)
-            # (with several schedules a seed's table is built once per schedule: small)
-            for k, group in enumerate(groups):
+            zeros = np.zeros((spec.steps, d)) if quiet_groups else None
+            for k, group in enumerate(groups + quiet_groups):
                 seed = seeds[group[0]]
-                if len(tables):
+                if k >= len(groups):
+                    table = zeros
+                elif len(tables):
                     table = tables[k]
                 else:
                     table = build_table(np.array([seed]), spec.steps, d)
@@ -369,6 +361,22 @@ class Engine:
         if self.noisy:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
         return out
+
+    def _lockstep_groups(self, order, seeds, s_index):
+        """Rows ``order`` grouped by seed and schedule, in grid order within a group: a
+        mask per seed value when there are few (one pass each), else a stable sort."""
+        values = np.unique(self.spec.axis_values("seed"))
+        if len(values) <= 16:
+            noisy_seeds = seeds[order]
+            groups = [order[noisy_seeds == v] for v in values]
+        else:
+            order = order[np.argsort(seeds[order], kind="stable")]
+            cuts = np.flatnonzero(np.diff(seeds[order])) + 1
+            groups = np.split(order, cuts) if len(order) else []
+        k_max = int(s_index.max()) + 1 if len(s_index) else 1
+        if k_max > 1:
+            groups = [g[s_index[g] == k] for g in groups for k in range(k_max)]
+        return [g for g in groups if len(g)]
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:
         """traj, axis values, eta, lambda_min, lambda_max for ids lo .. hi-1, each of

@@ -43,7 +43,7 @@ def dimension(spec) -> int:
     return spec.problem_params["dim"]
 
 
-def _one(engine, spec, traj: int, every: int, s_table):
+def _one(engine, spec, traj: int, every: int, s_table, s_varies):
     """(n_rows, step, loss, grad_norm, eta, w (n_rows, 2 or d)) of trajectory ``traj``."""
     from .kernels import record
 
@@ -58,7 +58,9 @@ def _one(engine, spec, traj: int, every: int, s_table):
     beta = float(cols["beta"][0]) if "beta" in cols else 0.0
     sigma = float(cols["sigma"][0]) if "sigma" in cols else 0.0
     seed = np.int64(cols["seed"][0])
-    sf = s_table[schedules.row_index(spec, traj, traj + 1)[0]]
+    row = schedules.row_index(spec, traj, traj + 1)[0]
+    sf = s_table[row]
+    floor_on = sigma == 0.0 and not s_varies[row]
     optimizer = CODES[spec.optimizer]
     if is_landscape(spec):
         x0, y0 = (float(cols[k][0]) if k in cols else None for k in ("x0", "y0"))
@@ -86,8 +88,8 @@ def _one(engine, spec, traj: int, every: int, s_table):
         start = np.asarray(spec.problem_params["start"], dtype=np.float64)
         stop = spec.stop
         k = record.quadratic(
-            optimizer, eta, beta, sigma, seed, lam, start, sf, spec.steps, stop["tol"],
-            stop["diverge"], every, *out,
+            optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, spec.steps,
+            stop["tol"], stop["diverge"], every, *out,
         )  # fmt: skip
     return (k, *out)
 
@@ -96,12 +98,12 @@ def trajectories(spec, traj, every: int = 1, engine=None) -> dict:
     """The rows of trajectories ``traj`` (ids, in the order given), every ``every``-th
     step and the last: {column: array}, ``w`` as a (rows, d) float64 array."""
     engine = engine if engine is not None else make_engine(spec)
-    _, s_table, _ = schedules.sweep_table(spec)
+    _, s_table, s_varies = schedules.sweep_table(spec)
     parts = []
     for t in np.asarray(traj, dtype=np.int64).ravel():
         if not 0 <= t < spec.size:
             raise IndexError(f"trajectory {int(t)} is not in this sweep (ids 0 .. {spec.size - 1})")
-        k, step, loss, gnorm, eta, w = _one(engine, spec, int(t), every, s_table)
+        k, step, loss, gnorm, eta, w = _one(engine, spec, int(t), every, s_table, s_varies)
         parts.append((np.full(k, t, np.int64), step[:k], loss[:k], gnorm[:k], eta[:k], w[:k]))
     d = dimension(spec)
     width = 2 if is_landscape(spec) else d

@@ -209,3 +209,24 @@ def test_schedule_spec_errors():
     # the normalised spec round-trips (a results directory re-reads it)
     spec = parse_spec(dict(base, schedules=cos, axes=dict(base["axes"], **axis)))
     assert parse_spec(spec.to_dict()).hash == spec.hash
+
+
+def test_scheduled_quadratics_on_the_lockstep_kernel_equal_the_reference(monkeypatch):
+    """Noiseless rows whose step size varies run in lockstep (``sweep_loss_noisy``, one
+    schedule at a time); the scalar reference path (``Engine.FAST_NOISE = False``) gives
+    the same numbers, with and without noise."""
+    from fastdescent.engine import Engine
+
+    spec = parse_spec({
+        "problem": "quadratic", "optimizer": "heavy_ball", "steps": 150,
+        "problem_params": {"dim": 3, "spectrum": "linear"}, "schedules": TABLES,
+        "axes": {"lr": {"values": [0.05, 0.9, 2.5], "relative_to": "lambda_max"},
+                 "beta": {"values": [0.0, 0.6]}, "kappa": {"values": [1.0, 30.0]},
+                 "sigma": {"values": [0.0, 0.05]},
+                 "schedule": {"values": ["constant", *TABLES]}, "seed": {"values": [3, 4]}},
+    })  # fmt: skip
+    fast = Engine(spec).kernel(0, spec.size)
+    monkeypatch.setattr(Engine, "FAST_NOISE", False)
+    slow = Engine(spec).kernel(0, spec.size)
+    for key, a in fast.items():
+        assert np.array_equal(a, slow[key], equal_nan=True), key

@@ -198,10 +198,12 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                     status[j], n_steps[j], diverge_step[j] = DIVERGED, 0, 0
                     final_loss[j], rate[j] = math.inf, math.nan
                     continue
+                # the floor: noiseless rows at constant eta (no rate window otherwise)
+                floor_on = rows[2, j] == 0.0 and not s_varies[s_index[j]]
                 for i in range(d):  # t = 0: the error's first entry, and the floor
                     ring[lane, i, 0] = W[lane, i]
                     sig[lane, i] = 1.0
-                    frozen[lane, i] = W[lane, i] * W[lane, i] <= FLOOR and rows[2, j] == 0.0
+                    frozen[lane, i] = W[lane, i] * W[lane, i] <= FLOOR and floor_on
                     if frozen[lane, i]:
                         W[lane, i] = 0.0
                         V[lane, i] = 0.0
@@ -264,7 +266,7 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                             sigma != 0.0 or s_varies[s_index[j]], acc, tail)  # fmt: skip
                     row[lane] = -1
                     continue
-                if t % B == 0 and sigma == 0.0:  # the floor: freeze, end the window
+                if t % B == 0 and sigma == 0.0 and not s_varies[s_index[j]]:  # the floor
                     for i in range(d):
                         if not frozen[lane, i] and w[i] * w[i] <= FLOOR:
                             r = _coordinate_rate(ring[lane, i], t, sig[lane, i], order)

@@ -12,8 +12,8 @@ and always the state it stopped at:
 It returns the number of rows written (the outputs hold at least steps // every + 2).
 
 - ``quadratic``: the semantics of ``lanes_loss.run_tile`` (stop on the loss gap; at
-  t = 0, B, 2B, ... a noiseless run zeroes coordinates with w_i^2 <= FLOOR, after the row
-  of that state is written).
+  t = 0, B, 2B, ... a noiseless run at constant eta zeroes coordinates with
+  w_i^2 <= FLOOR, after the row of that state is written).
 - ``landscape``: those of ``block.block_noisy`` (the stop rules on w_t before the update;
   gradient noise sigma xi_t; a noisy run's settling after max_steps is not a step of the
   run and is not recorded).
@@ -59,9 +59,10 @@ def _quadratic_grad_norm(lam, w):
 
 
 @jit
-def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, steps, tol, diverge, every,
-              out_t, out_f, out_g, out_e, out_w):  # fmt: skip
-    """A quadratic's trajectory (module docstring); sf (steps,): s(t); lam, start (d,)."""
+def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, steps, tol, diverge,
+              every, out_t, out_f, out_g, out_e, out_w):  # fmt: skip
+    """A quadratic's trajectory (module docstring); sf (steps,): s(t); lam, start (d,);
+    floor_on: the floor rule applies (noiseless, constant eta)."""
     d = lam.shape[0]
     w = start.copy()
     v = np.zeros(d)
@@ -77,7 +78,7 @@ def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, steps, tol, div
     if stop0:
         return k
     for i in range(d):  # t = 0: the floor
-        if w[i] * w[i] <= FLOOR and sigma == 0.0:
+        if w[i] * w[i] <= FLOOR and floor_on:
             w[i] = 0.0
     conv_thr = tol * gap0
     div_thr = min(diverge * gap0, MAX_FLOAT)
@@ -97,7 +98,7 @@ def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, steps, tol, div
             k += 1
         if stop:
             return k
-        if t % BLOCK == 0 and sigma == 0.0:
+        if t % BLOCK == 0 and floor_on:
             for i in range(d):
                 if w[i] * w[i] <= FLOOR:
                     w[i] = 0.0
