@@ -167,6 +167,10 @@ def value_text(axis, v, spec) -> str:
         return f"schedule {v}"
     if axis == "seed":
         return f"seed {int(v)}"
+    if axis == "batch_size":  # an integer; B = n is the full batch
+        params = spec.get("problem_params") or {}
+        full = int(v) == params.get("n") and params.get("sampling") != "replacement"
+        return f"B = {int(v)}" + (" (full batch)" if full else "")
     if axis == "lr":
         rel = ((spec.get("axes") or {}).get("lr") or {}).get("relative_to")
         return f"η·λmax = {v:.3g}" if rel else f"η = {v:.3g}"

@@ -64,10 +64,14 @@ def make(args, spec, df):
         for (b, k), g in steps.groupby(["beta", "kappa"]):
             lam_min, lam_max = float(g["lambda_min"].iloc[0]), float(g["lambda_max"].iloc[0])
             optima[(b, k)] = float(theory.optimal(opt, lam_min, lam_max)[0]) * lam_max
-    return [
-        (plots.loss_vs_lr(curves, limits, spec), "lr_sweep"),
-        (plots.steps_vs_lr(steps, limits, optima, spec), "lr_sweep_steps"),
-    ]
+    figures = [(plots.loss_vs_lr(curves, limits, spec), "lr_sweep")]
+    if not (df["status"] == "converged").any():  # a fixed step budget: nothing to count
+        tol, budget = spec["stop"]["tol"], spec["steps"]
+        print(f"lr_sweep.py: no run reached the tolerance {tol:g} within {budget} steps: "
+              "no steps figure (the final-loss figure shows the U)")  # fmt: skip
+        return figures
+    figures.append((plots.steps_vs_lr(steps, limits, optima, spec), "lr_sweep_steps"))
+    return figures
 
 
 if __name__ == "__main__":
