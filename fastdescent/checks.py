@@ -461,7 +461,7 @@ def check_sweep(
     header = [
         f"sweep {parsed.name}: {parsed.optimizer} on quadratic ({problem}), grid {dims}, "
         f"{parsed.steps} steps, stop.diverge {stop['diverge']:g}",
-        f"rows {len(df) + n_noisy:,} of {parsed.size:,}"
+        f"rows {len(df) + n_noisy:,} of {parsed.size - df.attrs.get(UNCHECKED, 0):,}"
         + (
             f" ({n_noisy:,} of them with gradient noise, sigma > 0: checked against the "
             "stationary loss only)"
@@ -470,11 +470,43 @@ def check_sweep(
         )
         + (
             ""
-            if len(df) + n_noisy == parsed.size
-            else f" ({parsed.size - len(df) - n_noisy:,} grid points missing)"
+            if len(df) + n_noisy + df.attrs.get(UNCHECKED, 0) == parsed.size
+            else f" ({parsed.size - len(df) - n_noisy - df.attrs.get(UNCHECKED, 0):,} grid "
+            "points missing)"
         ),
         f"tolerances: rate {tolerance_rate:g} of |log rho| (rho in [{rho_min:g}, {rho_max:g}], "
         f"steps >= {min_steps}); band +-{band:g} around the stability limit; "
         f"must-diverge margin {margin:g}",
     ]
     return CheckReport(header, results)
+
+
+def constant_eta_rows(df, spec: dict):
+    """(the rows of ``df`` at constant eta, a note or None): theory's closed forms are
+    for a constant step size, so rows whose schedule varies eta_t are left out (all of a
+    sweep with one varying [schedule]); ``spec`` is the normalised spec dict."""
+    from .schedules import BUILTIN, factors
+
+    tables = spec.get("schedules") or ({"": spec["schedule"]} if spec.get("schedule") else {})
+    varying = [
+        name for name, table in tables.items()
+        if table != BUILTIN["constant"] and not (factors(table, spec["steps"]) == 1.0).all()
+    ]  # fmt: skip
+    if not varying:
+        return df, None
+    if "schedule" in df:
+        keep = ~df["schedule"].astype(str).isin(varying)
+    else:
+        keep = df.index != df.index  # one [schedule] for every run
+    left = int((~keep).sum())
+    names = ", ".join(n or "the schedule" for n in varying)
+    note = (
+        f"schedules: {left:,} rows whose step size varies ({names}) are not checked: "
+        "theory's closed forms are for constant eta"
+    )
+    out = df[keep]
+    out.attrs[UNCHECKED] = left  # the headers count them as left out, not as missing
+    return out, note
+
+
+UNCHECKED = "fastdescent.unchecked_rows"

@@ -552,8 +552,12 @@ def _header(parsed, info, rows_n, tolerance_rate, band, s) -> list[str]:
         + (f" {params}" if params else "")
         + f", grid {dims}, {parsed.steps} steps, stop.grad_tol {stop['grad_tol']:g}, "
         f"radius {stop['radius']:g}",
-        f"rows {rows_n:,} of {parsed.size:,}"
-        + ("" if rows_n == parsed.size else f" ({parsed.size - rows_n:,} grid points missing)"),
+        f"rows {rows_n:,} of {parsed.size - s.get('unchecked', 0):,}"
+        + (
+            ""
+            if rows_n + s.get("unchecked", 0) == parsed.size
+            else f" ({parsed.size - rows_n - s.get('unchecked', 0):,} grid points missing)"
+        ),
     ]
     limit_text = {"gd": "2/L", "heavy_ball": "2(1+β)/L", "nesterov": "2(1+β)/((1+2β)L)"}[opt]
     out.append(f"listed minima ({len(info.minima)}), eta limit {limit_text}, L = lam_max:")
@@ -611,6 +615,7 @@ def check_landscape(
         rows = rows[keep].reset_index(drop=True)
     axes = _axes(parsed)
     s = dict(tolerance_rate=tolerance_rate, rho_min=rho_min, rho_max=rho_max, worst=worst)
+    s["unchecked"] = df.attrs.get("fastdescent.unchecked_rows", 0)  # checks.constant_eta_rows
     s.update(decidable=decidable, equations=equations)
     results = [
         _check_endpoints(rows, info, parsed.stop["grad_tol"], axes, worst),
