@@ -19,7 +19,7 @@ from . import analysis_landscape as al
 from .plots import HALO, NAMES, SMALL, WIDTH
 from .plots_landscape import GREYS, MINIMUM, _critical_handles, _mark_critical
 
-__all__ = ["COLOURS", "loss_curves", "paths"]
+__all__ = ["COLOURS", "loss_curves", "paths", "surface3d"]
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 DOTS_UP_TO = 80  # points along a path drawn as dots when it has at most this many
@@ -284,3 +284,60 @@ def loss_curves(curves, spec, loss_text, notes=(), hint=True, fixed="", problem=
             path_effects=HALO,
         )
     return fig
+
+
+def surface3d(paths, surf, box, spec, notes=(), fixed="", what=None, n=120):
+    """The loss as a 3-D surface over ``box`` with the paths lifted onto it, (x_t, y_t,
+    f(x_t, y_t)), start ● and end ★ (the notebook's exercise: a perspective that shows
+    the bowl, the valley or the saddle the contours flatten). One panel; ``paths``:
+    [{x, y, label}]. Log-spaced landscapes (Rosenbrock) are drawn as log10(1 + f - f_min)
+    so the valley floor is visible."""
+    x = np.linspace(box[0], box[1], n)
+    y = np.linspace(box[2], box[3], n)
+    X, Y = np.meshgrid(x, y)
+    F = surf.f(X, Y)
+    fmin = float(np.nanmin(F)) if not np.isfinite(surf.fmin) else surf.fmin
+    log = bool(surf.log)
+
+    def height(v):
+        return np.log10(1.0 + np.maximum(v - fmin, 0.0)) if log else v
+
+    fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    ax.computed_zorder = False  # the paths over the surface, not cut by its facets
+    ax.plot_surface(X, Y, height(F), cmap="viridis", alpha=0.6, linewidth=0,
+                    antialiased=True, rcount=60, ccount=60, zorder=1)  # fmt: skip
+    handles = []
+    for k, p in enumerate(paths):
+        c = COLOURS[k % len(COLOURS)]
+        px, py = np.asarray(p["x"]), np.asarray(p["y"])
+        ok = np.isfinite(px) & np.isfinite(py) & _inside_mask(px, py, box)
+        px, py = px[ok], py[ok]
+        if not len(px):
+            continue
+        pz = height(surf.f(px, py))
+        ax.plot(px, py, pz, "-", color=c, lw=2.0, zorder=10)
+        ax.plot(px[:1], py[:1], pz[:1], "o", ms=7, mfc="white", mec="black", zorder=11)
+        ax.plot(px[-1:], py[-1:], pz[-1:], "*", ms=12, mfc=c, mec="black", zorder=11)
+        handles.append(Line2D([], [], color=c, lw=2, label=p["label"]))
+    ax.set_xlabel("x" if surf.info is not None else "w₁ = x")
+    ax.set_ylabel("y" if surf.info is not None else "w₂ = y")
+    ax.set_zlabel("log₁₀(1 + f − f_min)" if log else "f(x, y)")
+    ax.view_init(elev=35, azim=-60)
+    handles += [
+        Line2D([], [], marker="o", ms=7, mfc="white", mec="black", ls="none", label="start"),
+        Line2D([], [], marker="*", ms=11, mfc="0.6", mec="black", ls="none", label="end"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=SMALL,
+               frameon=False)  # fmt: skip
+    fig.suptitle(
+        f"{NAMES.get(spec['optimizer'], spec['optimizer'])} on f = {what or surf.text}: "
+        f"paths on the surface{', ' + fixed if fixed else ''}\nsweep '{spec['name']}', up to "
+        f"{spec['steps']:,} steps" + "".join(f"\n{t}" for t in notes),
+        fontsize=10.5,
+    )
+    return fig
+
+
+def _inside_mask(x, y, box):
+    return (x >= box[0]) & (x <= box[1]) & (y >= box[2]) & (y <= box[3])

@@ -68,6 +68,12 @@ def add_arguments(p):
         help=f"one panel per value of AXIS ({', '.join(PANEL_AXES)})",
     )
     p.add_argument("--stem", default="paths", help="file name of the figure (paths)")
+    p.add_argument(
+        "--3d",
+        dest="three_d",
+        action="store_true",
+        help="the loss as a 3-D surface with the paths on it (one panel, no --panel-by)",
+    )
 
 
 def choose(args, spec, df, directory):
@@ -90,6 +96,8 @@ def choose(args, spec, df, directory):
 
 
 def _panel_axis(args, rows):
+    if getattr(args, "three_d", False) and not args.panel_by:
+        return None
     if args.panel_by:
         if args.panel_by not in rows:
             raise _scripts.UserError(f"--panel-by {args.panel_by}: the sweep has no such axis")
@@ -135,6 +143,14 @@ def make(args, spec, df):
             panel["surface"] = s
     fixed = ap.fixed_text(rows, spec)
     what = "½(x² + κy²)" if axis == "kappa" else None
+    if args.three_d:
+        if len(panels) > 1:
+            raise _scripts.UserError(
+                f"--3d draws one surface, but the chosen runs span {len(panels)} panels "
+                f"({axis}); pick one value with --where {axis}=V"
+            )
+        fig = pp.surface3d(panels[0]["paths"], surf, box, spec, notes, fixed, what)
+        return [(fig, args.stem)]
     return [(pp.paths(panels, surf, box, spec, notes, fixed, noisy, what), args.stem)]
 
 

@@ -252,6 +252,7 @@ def _args(**kw):
         "panel_by": None,
         "stem": "paths",
         "raw": False,
+        "three_d": False,
     }
     return Namespace(**{**base, **kw})
 
@@ -376,3 +377,24 @@ def test_engine_kappa_sweep_gets_a_panel_per_kappa(tmp_path):
     assert "½(x² + κy²)" in fig._suptitle.get_text()
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert texts[:2] == ["η·λmax = 0.5", "η·λmax = 1"]
+
+
+def test_three_d_surface_lifts_the_paths_onto_f(twin, monkeypatch):
+    """--3d (the notebook's 3-D exercise): one panel; each path drawn at (x, y, f(x, y));
+    runs that would need several panels are refused with the axis to choose."""
+    summary, frames = twin
+    monkeypatch.setattr(ap, "recorded_ids", lambda d: np.arange(10))
+    monkeypatch.setattr(ap, "frames", lambda d, ids, rec=(): {int(i): frames[int(i)] for i in ids})
+    make = _script("paths")["make"]
+    fig, stem = make(_args(where=["lr=0.1"], three_d=True, stem="s3d"), SPEC, summary)[0]
+    assert stem == "s3d"
+    ax = fig.axes[0]
+    assert ax.name == "3d"
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1]
+    assert len(lines) == 2  # beta 0 and 0.9 at eta = 0.1
+    for ln in lines:
+        x, y = np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())
+        z = np.asarray(ln.get_data_3d()[2])
+        np.testing.assert_allclose(z, x**2 + 3 * y**2, rtol=1e-12)  # on the surface
+    with pytest.raises(Exception, match="--where beta=V"):
+        make(_args(three_d=True, panel_by="beta"), SPEC, summary)
