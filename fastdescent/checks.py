@@ -341,6 +341,9 @@ def _check_stationary(noisy, parsed, band, tol, worst) -> CheckResult:
 def _check_best(rows, grid, axes, optimizer, s) -> CheckResult:
     tol = s["tolerance_rate"]
     gbest = grid.loc[grid.groupby("group")["rho"].idxmin()].set_index("group")
+    # groups with no row at all (left out, e.g. rows whose schedule varies eta) are not
+    # checked; a group whose rows all diverged is, and fails
+    gbest = gbest[gbest.index.isin(rows["group"].unique())]
     ok_rows = rows[(rows["status"] != "diverged").to_numpy() & np.isfinite(rows["rate"])]
     mbest = ok_rows.loc[ok_rows.groupby("group")["rate"].idxmin()].set_index("group")
     mbest = mbest.reindex(gbest.index)

@@ -186,7 +186,8 @@ def _check_full_batch(df, parsed, band, margin, worst):
     with np.errstate(divide="ignore", over="ignore"):
         growth = 2 * steps * np.log(rho)
     status = rows["status"].astype(str).to_numpy()
-    must_converge = stable & away & (growth <= math.log(stop["tol"] / margin))
+    with np.errstate(divide="ignore"):  # tol = 0 (allowed): log 0 = -inf, none must
+        must_converge = stable & away & (growth <= np.log(stop["tol"] / margin))
     must_not_diverge = stable & away
     must_diverge = ~stable & away & (growth > math.log(stop["diverge"] * margin))
     bad = (
