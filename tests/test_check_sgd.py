@@ -146,3 +146,18 @@ def test_wrong_input_is_a_check_error(sweeps):
         check_linreg(df, {**spec, "problem": "quadratic"})
     with pytest.raises(CheckError, match="duplicate traj"):
         check_linreg(df.iloc[[0, 0]], spec)
+
+
+def test_full_batch_check_takes_tol_zero():
+    """stop.tol = 0 is allowed (run until the loss underflows): the full-batch check
+    then requires no run to converge, and still flags what must diverge."""
+    spec = {
+        "problem": "linreg", "optimizer": "gd", "steps": 60, "stop": {"tol": 0.0},
+        "problem_params": {"n": 32, "dim": 3},
+        "axes": {"lr": {"values": [0.5, 2.5], "relative_to": "lambda_max"}},
+    }  # fmt: skip
+    df = fastdescent.run(spec)
+    parsed = fastdescent.parse_spec(spec)
+    assert check_linreg(df, parsed.to_dict()).ok
+    df["status"] = df["status"].astype(str).where(df.lr != 2.5, "max_steps")  # did not diverge
+    assert not check_linreg(df, parsed.to_dict()).ok
