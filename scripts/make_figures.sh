@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Every example sweep in scripts/sweeps/, every figure, and the check against theory.
+# (The course's own figures, with the sweeps in scripts/sweeps/course/: scripts/course.sh.)
 # Figures go to results/figures/<sweep>/; the README's copies to results/figures/readme/.
 # A few minutes on two cores (the landscape sweeps compile their kernels once).
 set -euo pipefail
@@ -26,12 +27,22 @@ for spec in scripts/sweeps/*.toml; do
         if grep -qE '^kappa ' "$spec"; then
             python scripts/rate_vs_kappa.py "$dir"
         fi
+    elif grep -qE '^schedule ' "$spec" && grep -qE '^sigma ' "$spec" && grep -qE '^x0 ' "$spec"; then
+        python scripts/annealing.py "$dir"  # noise x schedule over a start grid: annealing
     elif grep -qE '^sigma ' "$spec"; then  # a noisy landscape: escape or basin hopping
         python scripts/landscape_noise.py "$dir"
     else  # a landscape: where the runs end; basin maps over a start grid
         python scripts/landscape.py "$dir"
         if grep -qE '^x0 ' "$spec" && grep -qE '^y0 ' "$spec"; then
             python scripts/basins.py "$dir"
+        fi
+    fi
+    if grep -qE '^\[record\]' "$spec" && ! grep -qE '^kind = "exp_range"' "$spec"; then
+        panel=()  # recorded trajectories: their loss curves and (2-D) paths
+        if grep -qE '^schedule ' "$spec"; then panel=(--panel-by schedule); fi
+        python scripts/loss_curves.py "$dir"
+        if ! grep -qE '^problem = "linreg"' "$spec"; then
+            python scripts/paths.py "$dir" "${panel[@]}"
         fi
     fi
     python scripts/check_theory.py "$dir" || status=1

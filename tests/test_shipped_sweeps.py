@@ -19,7 +19,7 @@ from fastdescent.checks_sgd import check_linreg
 from fastdescent.problems import problem_names
 
 ROOT = Path(__file__).resolve().parent.parent
-SWEEPS = sorted((ROOT / "scripts" / "sweeps").glob("*.toml"))
+SWEEPS = sorted((ROOT / "scripts" / "sweeps").rglob("*.toml"))  # and course/
 LANDSCAPE_SWEEPS = [p for p in SWEEPS if fastdescent.parse_spec(p).problem != "quadratic"]
 
 
@@ -68,3 +68,21 @@ def test_shipped_sweep_passes_check_theory(path):
     spec = fastdescent.parse_spec(path)
     report = _check(spec, fastdescent.run(spec))
     assert report.ok, report.format()
+
+
+def test_course_script_draws_from_shipped_sweeps_and_scripts():
+    """scripts/course.sh: every figure names a sweep spec and a script that exist, the
+    sweep's name is its results directory, and the ids are unique."""
+    import re
+
+    text = (ROOT / "scripts" / "course.sh").read_text()
+    calls = re.findall(r"^figure (\S+) .*?\n(?:.*\n)*?\s+(\S+) (\$[SC])/(\S+\.toml) (\S+) (\S+)",
+                       text, flags=re.M)  # fmt: skip
+    assert len(calls) >= 25
+    ids = [c[0] for c in calls]
+    assert len(set(ids)) == len(ids)
+    folders = {"$S": ROOT / "scripts" / "sweeps", "$C": ROOT / "scripts" / "sweeps" / "course"}
+    for _, name, folder, spec_file, script, _ in calls:
+        spec = fastdescent.parse_spec(folders[folder] / spec_file)
+        assert spec.name == name, spec_file
+        assert (ROOT / "scripts" / f"{script}.py").exists(), script
