@@ -57,6 +57,25 @@ SYMBOLS = {
 }
 
 
+def add_choice_arguments(p) -> None:
+    """The command-line options that choose trajectories (``parse_where``, ``parse_traj``,
+    ``select``): --where AXIS=V1,V2 ..., --traj IDS, --max N."""
+    p.add_argument(
+        "--where",
+        nargs="+",
+        metavar="AXIS=V1,V2",
+        help="axis values to match, e.g. beta=0,0.9 lr=0.1 (nearest grid values)",
+    )
+    p.add_argument("--traj", nargs="+", metavar="IDS", help="trajectory ids, e.g. 3,7")
+    p.add_argument(
+        "--max",
+        type=int,
+        default=12,
+        metavar="N",
+        help="draw at most N trajectories, evenly spread (12)",
+    )
+
+
 def parse_where(texts) -> dict[str, list]:
     """["beta=0,0.9", "lr=0.1"] -> {"beta": [0.0, 0.9], "lr": [0.1]}; values that are not
     numbers stay strings (schedule names). ValueError for anything else."""

@@ -34,20 +34,7 @@ def open_sweep(directory):
 
 
 def add_arguments(p):
-    p.add_argument(
-        "--where",
-        nargs="+",
-        metavar="AXIS=V1,V2",
-        help="axis values to match, e.g. beta=0,0.9 lr=0.1 (nearest grid values)",
-    )
-    p.add_argument("--traj", nargs="+", metavar="IDS", help="trajectory ids, e.g. 3,7")
-    p.add_argument(
-        "--max",
-        type=int,
-        default=12,
-        metavar="N",
-        help="draw at most N trajectories, evenly spread (12)",
-    )
+    ap.add_choice_arguments(p)
     p.add_argument("--raw", action="store_true", help="plot f(w_t), not the excess loss")
     p.add_argument("--stem", default="loss_curves", help="file name of the figure (loss_curves)")
 

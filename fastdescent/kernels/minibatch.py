@@ -207,6 +207,23 @@ def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m, c
 
 
 @jit
+def rotated_noise(seed, t, V, xi, xr):
+    """xi = step t's normals in w's coordinates (rng.normal(seed, STREAM_NOISE, t, i)),
+    xr = V^T xi: the same noise in the kernel's coordinates (each sum in i order)."""
+    d = xi.shape[0]
+    for blk in range((d + 3) // 4):
+        zs = normals4(seed, STREAM_NOISE, t, blk)
+        for q in range(4):
+            if 4 * blk + q < d:
+                xi[4 * blk + q] = zs[q]
+    for c in range(d):
+        acc = 0.0
+        for i in range(d):
+            acc += V[i, c] * xi[i]
+        xr[c] = acc
+
+
+@jit
 def _tail(gap, mean, m2, count, m):
     """Welford's update of the tail's mean and M2 by gap, where gap is finite (a
     non-finite gap stops its run before it counts)."""
@@ -288,16 +305,7 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
             batch(sampling, seed, t, B, perm, pool, swaps, idx)
             batch_sums(Xr, r, idx, B, A, b)
         if noisy:
-            for blk in range((d + 3) // 4):
-                zs = normals4(seed, STREAM_NOISE, t, blk)
-                for q in range(4):
-                    if 4 * blk + q < d:
-                        xi[4 * blk + q] = zs[q]
-            for c in range(d):
-                acc = 0.0
-                for i in range(d):
-                    acc += V[i, c] * xi[i]
-                xr[c] = acc
+            rotated_noise(seed, t, V, xi, xr)
         t1 = t + 1
         count = t1 - tail_from + 1
         stops = 0

@@ -30,12 +30,12 @@ import numpy as np
 
 from .._jit import jit
 from ..metrics import BLOCK, FLOOR, MAX_FLOAT
-from ..rng import STREAM_NOISE, normal_pair, normals4
+from ..rng import STREAM_NOISE, normal_pair
 from . import dispatch
 from .batches import REPLACEMENT, batch
 from .block import advance_noisy
 from .lanes_loss import _loss, _noise, _update
-from .minibatch import SB, _step, batch_sums, mse
+from .minibatch import SB, _step, batch_sums, mse, rotated_noise
 
 
 @jit
@@ -208,16 +208,7 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
             batch(sampling, seed, t, B, perm, pool, swaps, idx)
             batch_sums(Xr, r, idx, B, A, b)
         if sigma != 0.0:
-            for blk in range((d + 3) // 4):
-                zs = normals4(seed, STREAM_NOISE, t, blk)
-                for q in range(4):
-                    if 4 * blk + q < d:
-                        xi[4 * blk + q] = zs[q]
-            for c in range(d):
-                acc = 0.0
-                for i in range(d):
-                    acc += V[i, c] * xi[i]
-                xr[c] = acc
+            rotated_noise(seed, t, V, xi, xr)
         eta_t[0] = eta * sf[t]
         _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta_t, betas, sig, gap, 1, conv_thr,
               div_thr)  # fmt: skip
