@@ -130,7 +130,8 @@ def deep_fraction(table, factors, labels, spec, info, deep, gibbs=None):
     fig.suptitle(
         f"{NAMES[opt]} on {spec['problem']}: annealing into the deep well {_where(info, deep)}\n"
         f"sweep '{spec['name']}', {spec['steps']:,} steps, {runs:,} runs per point "
-        f"(≥ {eff:.0f} effective); wells read with the noise off",
+        f"(≥ {eff:.0f} effective)\nthe well a run ends in: where it settles with the noise "
+        "off",
         fontsize=10,
     )
     return fig

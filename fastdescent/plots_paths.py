@@ -74,9 +74,10 @@ def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False, what=None):
     texts = [[_text(p, box) for p in panel["paths"]] for panel in panels]
     shared = all(t == texts[0] for t in texts)
     legend_rows = -(-len(texts[0]) // 2) + 1 if shared else 1
-    own_rows = 0 if shared else max(len(t) for t in texts)  # each panel's legend, below it
-    fig_h = panel_w * aspect * nrows + 0.35 * nrows + 0.6 + 0.24 * legend_rows
-    fig_h += 0.2 * own_rows * nrows
+    # each panel's legend, below it when the panels are narrow (three columns)
+    own_rows = 0 if shared or ncols < 3 else max(len(t) for t in texts)
+    fig_h = panel_w * aspect * nrows + 0.35 * nrows + 0.9 + 0.24 * legend_rows
+    fig_h += 0.22 * own_rows * nrows
     fig = Figure(figsize=(fig_w, fig_h), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     log = False
@@ -120,7 +121,9 @@ def paths(panels, surf, box, spec, notes=(), fixed="", noisy=False, what=None):
         ax.set_aspect("equal" if 0.45 <= h / w <= 2.2 else "auto")
         if panel.get("title"):
             ax.set_title(panel["title"], fontsize=10)
-        if not shared:  # below the panel: inside, it would crowd a small panel's paths
+        if not shared and ncols < 3:  # each panel names its own paths
+            ax.legend(handles=handles, loc="upper right", fontsize=SMALL - 1, framealpha=0.85)
+        elif not shared:  # below a narrow panel: inside, it would hide the paths
             ax.legend(
                 handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.24),
                 fontsize=SMALL - 1.5, frameon=False, handlelength=1.2,
