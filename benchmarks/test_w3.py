@@ -53,9 +53,9 @@ def executed_flops(engine, out) -> float:
     d, n = spec.problem_params["dim"], spec.problem_params["n"]
     lane = float(out["steps"].sum(dtype=np.int64)) * (2 * d * d + 10 * d)
     cols = spec.coordinates(0, spec.size)
-    tiles, order, _, _ = engine._groups(cols, spec.size)
+    tiles, order, _, _ = engine._groups(cols, spec.size, np.zeros(spec.size, np.int64))
     sums = 0.0
-    for _k, B, _seed, lo, hi in tiles.T:
+    for _k, B, _seed, lo, hi, _schedule in tiles.T:
         if B < n:  # a tile runs as long as its longest trajectory
             sums += float(out["steps"][order[lo:hi]].max()) * (2 * B * d * d + 2 * B * d)
     return lane + sums
