@@ -426,6 +426,7 @@ def check_sweep(
     Raises CheckError for a non-quadratic spec or rows that do not belong to it.
     """
     parsed = _parse(spec)
+    df, schedule_note = constant_eta_rows(df, parsed.to_dict())
     missing = [c for c in ("traj", "status", "steps", "rate") if c not in df]
     if missing:
         raise CheckError(f"results lack the column(s) {', '.join(missing)}")
@@ -481,13 +482,16 @@ def check_sweep(
         f"steps >= {min_steps}); band +-{band:g} around the stability limit; "
         f"must-diverge margin {margin:g}",
     ]
+    if schedule_note:
+        header.insert(1, schedule_note)
     return CheckReport(header, results)
 
 
 def constant_eta_rows(df, spec: dict):
     """(the rows of ``df`` at constant eta, a note or None): theory's closed forms are
     for a constant step size, so rows whose schedule varies eta_t are left out (all of a
-    sweep with one varying [schedule]); ``spec`` is the normalised spec dict."""
+    sweep with one varying [schedule]); ``spec`` is the normalised spec dict. Every
+    check_* function applies it first."""
     from .schedules import BUILTIN, factors
 
     tables = spec.get("schedules") or ({"": spec["schedule"]} if spec.get("schedule") else {})

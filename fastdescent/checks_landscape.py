@@ -65,7 +65,7 @@ import pandas as pd
 
 from . import analysis_landscape as al
 from . import theory
-from .checks import CheckError, CheckReport, CheckResult, checked_traj
+from .checks import CheckError, CheckReport, CheckResult, checked_traj, constant_eta_rows
 from .metrics import BLOCK
 
 __all__ = ["LANDSCAPE_CHECKS", "SYMMETRIES", "check_landscape", "symmetric_pairs"]
@@ -604,6 +604,7 @@ def check_landscape(
     one or a SweepSpec); an eta column, when present, must match it. Raises CheckError
     for a non-landscape spec or rows that do not belong to it."""
     parsed, info = _parse(spec)
+    df, schedule_note = constant_eta_rows(df, parsed.to_dict())
     rows = _rows(df, parsed, info)
     noisy = 0
     escape = []
@@ -615,7 +616,7 @@ def check_landscape(
         rows = rows[keep].reset_index(drop=True)
     axes = _axes(parsed)
     s = dict(tolerance_rate=tolerance_rate, rho_min=rho_min, rho_max=rho_max, worst=worst)
-    s["unchecked"] = df.attrs.get("fastdescent.unchecked_rows", 0)  # checks.constant_eta_rows
+    s["unchecked"] = df.attrs.get("fastdescent.unchecked_rows", 0)  # constant_eta_rows
     s.update(decidable=decidable, equations=equations)
     results = [
         _check_endpoints(rows, info, parsed.stop["grad_tol"], axes, worst),
@@ -629,4 +630,6 @@ def check_landscape(
         what = "checked by their escape time" if escape else "not checked"
         header.insert(2, f"{noisy:,} rows with gradient noise (sigma > 0) {what}: the "
                          "local theory is noiseless; the sigma = 0 rows are")  # fmt: skip
+    if schedule_note:
+        header.insert(1, schedule_note)
     return CheckReport(header, results)

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis_sgd, theory
-from .checks import CheckError, CheckReport, CheckResult, checked_traj
+from .checks import CheckError, CheckReport, CheckResult, checked_traj, constant_eta_rows
 
 __all__ = ["SGD_CHECKS", "check_linreg"]
 
@@ -240,6 +240,7 @@ def check_linreg(
     not linreg or rows that do not belong to it."""
     del tolerance_rate
     parsed = _parse(spec)
+    df, schedule_note = constant_eta_rows(df, parsed.to_dict())
     need = ["traj", "status", "eta", "lambda_min", "lambda_max", "loss0", "loss_min"]
     stochastic = "sigma" in parsed.axes or "batch_size" in parsed.axes
     if stochastic:
@@ -264,4 +265,6 @@ def check_linreg(
         f"tolerances: stationary loss max({tolerance:g}, 3 s.e.) below {1 - edge_band:g} x the "
         f"mean-square edge; full batch: band +-{band:g} around the limit, margin {margin:g}",
     ]
+    if schedule_note:
+        header.insert(1, schedule_note)
     return CheckReport(header, results)

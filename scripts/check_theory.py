@@ -78,7 +78,7 @@ def main(argv=None) -> int:
 
     import fastdescent
     from fastdescent import store
-    from fastdescent.checks import CheckError, check_sweep, constant_eta_rows
+    from fastdescent.checks import CheckError, check_sweep
     from fastdescent.checks_landscape import check_landscape
     from fastdescent.checks_sgd import check_linreg
     from fastdescent.problems import problem_names
@@ -100,7 +100,6 @@ def main(argv=None) -> int:
                 f"landscapes ({', '.join(p for p in problem_names() if p != 'quadratic')})"
             )
         df = fastdescent.load(directory)
-        df, note = constant_eta_rows(df, spec)
         check = {"quadratic": check_sweep, "linreg": check_linreg}.get(problem, check_landscape)
         options = dict(band=args.band, worst=args.worst)
         if args.tolerance_rate is not None:
@@ -110,8 +109,6 @@ def main(argv=None) -> int:
         print(f"check_theory.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"check_theory: {directory}")
-    if note:
-        print(note)
     if not manifest.get("complete", True):
         print("warning: the sweep is not finished (the manifest says incomplete)")
     print(report.format())
