@@ -69,6 +69,8 @@ PARAMS = {
 N_PARAMS = 4
 #: schedules every sweep knows by name (a schedule axis may list them without a table)
 BUILTIN = {"constant": {"kind": "constant"}}
+#: the most a sweep's factor table (schedules x steps float64) may take
+TABLE_BYTES = 1 << 30
 
 
 def normalise(table, where: str, steps: int) -> dict:
@@ -151,6 +153,15 @@ def factor(code, p, t):
 
 
 @jit
+def at(row, t):
+    """s(t) from a row of ``sweep_table``'s table; 1.0 from an empty row (constant eta:
+    no table is built, whatever the steps)."""
+    if row.shape[0] == 0:
+        return 1.0
+    return row[t]
+
+
+@jit
 def _factors(code, p, steps, out):
     for t in range(steps):
         out[t] = factor(code, p, t)
@@ -165,18 +176,21 @@ def factors(schedule: dict, steps: int) -> np.ndarray:
 
 
 def sweep_table(spec) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """The schedules of a sweep as the kernels read them: (names, table, varies).
+    """The schedules of a sweep as the kernels read them (through ``at``): (names,
+    table, varies).
 
     names: the schedule axis's values in order (("",) for one [schedule] table or for
-    constant eta); table float64 (K, steps): s(t) of each, row k for names[k] (rows of
-    ones for constant eta: eta * 1.0 is eta, bit for bit); varies bool (K,): s is not
-    identically 1 (the kernels report rate NaN for those runs: the iteration changes
-    with t, so it has no fixed contraction factor)."""
-    named = spec.schedules or {"": BUILTIN["constant"]}
-    names = tuple(named)
+    constant eta); table float64 (K, steps): s(t) of each, row k for names[k]; for a
+    sweep without schedules (1, 0): no table, ``at`` reads 1.0 (eta * 1.0 is eta, bit
+    for bit); varies bool (K,): s is not identically 1 (the kernels report rate NaN for
+    those runs: the iteration changes with t, so it has no fixed contraction factor).
+    The spec bounds the table's size (``TABLE_BYTES``)."""
+    if not spec.schedules:
+        return ("",), np.ones((1, 0)), np.zeros(1, np.bool_)
+    names = tuple(spec.schedules)
     table = np.empty((len(names), spec.steps))
     for k, name in enumerate(names):
-        table[k] = factors(named[name], spec.steps)
+        table[k] = factors(spec.schedules[name], spec.steps)
     varies = ~np.all(table == 1.0, axis=1)
     return names, table, varies
 

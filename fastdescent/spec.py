@@ -480,6 +480,16 @@ def _normalise(
     if "sigma" in axes and dtype != "float64":
         fail("dtype", dtype, "gradient noise (axes.sigma) runs in float64 only (for now)")
     scheds = _parse_schedules(table, axes, steps)
+    if scheds is not None:
+        from .schedules import TABLE_BYTES
+
+        size = len(scheds) * steps * 8  # the kernels' factor table (schedules.sweep_table)
+        if size > TABLE_BYTES:
+            raise SpecError(
+                f"steps: {len(scheds)} schedule(s) x {steps:,} steps need a factor table of "
+                f"{size / 2**30:.1f} GiB, more than the {TABLE_BYTES / 2**30:.0f} GiB allowed; "
+                "fewer steps or fewer schedules"
+            )
     if scheds is not None and dtype != "float64":
         fail("dtype", dtype, "learning-rate schedules run in float64 only (for now)")
     spec = SweepSpec(name, problem, optimizer, steps, dtype, params, stop, axes, metrics, scheds)

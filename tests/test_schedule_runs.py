@@ -256,3 +256,15 @@ def test_check_theory_checks_only_the_constant_rows(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "schedules: 8 rows whose step size varies (cos) are not checked" in out
     assert "rows 8 of 8" in out and "missing" not in out and out.splitlines()[-1] == "PASS"
+
+
+def test_no_factor_table_without_schedules_and_a_bound_with_them():
+    """A sweep without schedules builds no factor table, however many steps (the kernels
+    read 1.0); a schedule table beyond schedules.TABLE_BYTES is refused by the spec."""
+    from fastdescent import schedules
+
+    big = parse_spec(dict(SPECS["quadratic"], steps=2**31 - 2))
+    _, table, varies = schedules.sweep_table(big)
+    assert table.shape == (1, 0) and not varies.any()
+    with pytest.raises(SpecError, match=r"factor table of 16\.0 GiB"):
+        parse_spec(dict(SPECS["quadratic"], steps=2**31 - 2, schedule={"kind": "cosine"}))

@@ -103,6 +103,7 @@ from numba import prange
 from .._jit import jit, jit_parallel
 from ..metrics import CONVERGED, DIVERGED, ESCAPED, MAX_STEPS, fit_rate
 from ..rng import STREAM_NOISE, normal_pair
+from ..schedules import at
 from . import dispatch
 from ._tiles import fetch_add, scramble
 from .block import CONV, LEFT, MAXED, B, advance, stop_kind
@@ -322,7 +323,7 @@ def _fill_eta(lane, j, t0, steps, eta, s_table, s_index, etb):
     k = s_index[j]
     for s in range(B):
         t = t0 + s
-        etb[s, lane] = eta * s_table[k, t] if t < steps else eta
+        etb[s, lane] = eta * at(s_table[k], t) if t < steps else eta
 
 
 @jit
@@ -480,7 +481,7 @@ def sweep_lanes_noisy(rows, c, ints, floats, status, iout, fout, seeds, seed_ind
     tail    float64 (2, n) output: loss_tail_mean, loss_tail_std
     s_table float64 (K, steps), s_index int64 (n,), s_varies bool (K,): row j's update
             from w_t uses eta_t = eta * s_table[s_index[j], t] (``schedules.sweep_table``;
-            one row of ones for constant eta: eta * 1.0 is eta); s_varies[k]: rate NaN.
+            an empty table for constant eta, read as 1.0); s_varies[k]: rate NaN.
             A noisy run settling after max_steps uses the base eta.
     """
     n = status.shape[0]

@@ -43,6 +43,7 @@ from ..metrics import (
 )
 from ..optimizers import GD, HEAVY_BALL, NESTEROV
 from ..rng import STREAM_NOISE, normals4
+from ..schedules import at
 from ._tiles import fetch_add, scramble
 
 NL = 16  # lanes per tile worker
@@ -231,7 +232,7 @@ def run_tile(k, n_tiles, rows, seeds, lam_index, lam_table, start, floats, ints,
                 sigma = rows[2, j]
                 if sigma != 0.0:
                     _noise(seeds[j], ts[lane], xi)  # the update from w_t uses xi_t
-                eta = rows[0, j] * s_table[s_index[j], ts[lane]]  # eta_t
+                eta = rows[0, j] * at(s_table[s_index[j]], ts[lane])  # eta_t
                 _update(optimizer, eta, rows[1, j], lam, w, V[lane], sigma, xi)
                 t = ts[lane] + 1
                 ts[lane] = t
@@ -292,7 +293,8 @@ def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n
     tail float64 (2, n): mean and standard deviation of the excess loss over the tail.
     s_table float64 (K, steps), s_index int64 (n,), s_varies bool (K,): row j's update
             from w_t uses eta_t = eta * s_table[s_index[j], t]; s_varies[k]: rate NaN
-            (``schedules.sweep_table``; one row of ones for constant eta)
+            (``schedules.sweep_table``, read through ``schedules.at``; an empty table
+            for constant eta)
     """
     n = status.shape[0]
     n_tiles = max(1, min(MAX_TILES, n // (4 * NL)))
@@ -330,8 +332,9 @@ NLN = 64  # lanes per tile of the noisy kernel (a runtime value in the loops)
 def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, acc1, acc2,
                  steps, tail_from, sf):  # fmt: skip
     """Steps t0 .. t0 + B - 1 (those below ``steps``) of every lane in lockstep; P rows:
-    eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t; sf[t]:
-    the schedule's factor (eta_t = eta * sf[t]). Returns the number of lanes still live."""
+    eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t;
+    at(sf, t): the schedule's factor (eta_t = eta * s(t)). Returns the number of lanes
+    still live."""
     etas, betas, sigs, conv, div = P
     n_live = 0
     for s in range(B):
@@ -340,7 +343,7 @@ def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, a
             break
         for lane in range(nl):
             S[lane] = 0.0
-        st = sf[t]
+        st = at(sf, t)
         for i in range(d):
             z = xi[t - xoff, i]
             wi, vi, li = W[i], V[i], LAM[i]
@@ -412,7 +415,7 @@ def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
             break
         z0 = xi[t - xoff, 0]
         z1 = xi[t - xoff, 1]
-        st = sf[t]
+        st = at(sf, t)
         t1 = t + 1
         tail = t1 >= tail_from
         n = float(t1 - tail_from + 1)  # the count of every live lane's tail sums
@@ -634,7 +637,7 @@ def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_
     xi_table float64 (steps, d): rng.normal(seed, STREAM_NOISE, t, i) (``rng.build_table``),
     or shape (0, d): drawn per tile and block instead (the same bits); seed: its value.
     sf float64 (steps,): the schedule's factors s(t) shared by all of ``order`` (the
-    engine groups rows by seed and schedule): eta_t = eta * sf[t]; ones for constant eta.
+    engine groups rows by seed and schedule): eta_t = eta * sf[t]; empty for constant eta.
     """
     n = order.shape[0]
     nl = ints[4]

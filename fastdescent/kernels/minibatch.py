@@ -46,6 +46,7 @@ from .._jit import jit, jit_parallel
 from ..metrics import CONVERGED, DIVERGED, MAX_FLOAT, MAX_STEPS
 from ..optimizers import GD, NESTEROV
 from ..rng import STREAM_NOISE, normals4
+from ..schedules import at
 from ._tiles import fetch_add, scramble
 from .batches import REPLACEMENT, batch
 
@@ -309,7 +310,7 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
         t1 = t + 1
         count = t1 - tail_from + 1
         stops = 0
-        st = sf[t]
+        st = at(sf, t)
         for s in range((nact + SB - 1) // SB):
             m = min(SB, nact - s * SB)
             for q in range(m):
@@ -380,7 +381,8 @@ def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s,
             excess loss (NaN if empty; a run stopped by a non-finite loss keeps the
             tail up to the step before).
     s_table float64 (K, steps): schedule factors (``schedules.sweep_table``): the update
-            from w_t uses eta_t = eta * s_table[schedule, t] (ones: constant eta).
+            from w_t uses eta_t = eta * s_table[schedule, t] (through schedules.at; an
+            empty table: constant eta).
     """
     n_tiles = tiles.shape[1]
     counter = np.zeros(1, np.int64)

@@ -31,6 +31,7 @@ import numpy as np
 from .._jit import jit
 from ..metrics import BLOCK, FLOOR, MAX_FLOAT
 from ..rng import STREAM_NOISE, normal_pair
+from ..schedules import at
 from . import dispatch
 from .batches import REPLACEMENT, batch
 from .block import advance_noisy
@@ -72,7 +73,7 @@ def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, steps
     k = 0
     stop0 = (not math.isfinite(gap0)) or gap0 <= tol * gap0
     out_t[k], out_f[k], out_g[k] = 0, l0, _quadratic_grad_norm(lam, w)
-    out_e[k] = eta * sf[0] if steps > 0 else math.nan
+    out_e[k] = eta * at(sf, 0) if steps > 0 else math.nan
     _put_w(k, w, out_w)
     k += 1
     if stop0:
@@ -86,14 +87,14 @@ def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, steps
     while True:
         if sigma != 0.0:
             _noise(seed, t, xi)
-        _update(optimizer, eta * sf[t], beta, lam, w, v, sigma, xi)
+        _update(optimizer, eta * at(sf, t), beta, lam, w, v, sigma, xi)
         t += 1
         L = _loss(lam, w)
         gap = L - 0.0
         stop = (not math.isfinite(gap)) or gap > div_thr or gap <= conv_thr or t == steps
         if _keep(t, every, stop):
             out_t[k], out_f[k], out_g[k] = t, L, _quadratic_grad_norm(lam, w)
-            out_e[k] = eta * sf[t] if t < steps else math.nan
+            out_e[k] = eta * at(sf, t) if t < steps else math.nan
             _put_w(k, w, out_w)
             k += 1
         if stop:
@@ -126,7 +127,7 @@ def landscape(problem, optimizer, eta, beta, x0, y0, sigma, seed, two, c, sf, st
             out_t[k] = t
             out_f[k] = dispatch.value(problem, x, y, c)
             out_g[k] = math.sqrt(g2)
-            out_e[k] = eta * sf[t] if t < steps else math.nan
+            out_e[k] = eta * at(sf, t) if t < steps else math.nan
             out_w[k, 0], out_w[k, 1] = x, y
             k += 1
         if stop:
@@ -137,7 +138,7 @@ def landscape(problem, optimizer, eta, beta, x0, y0, sigma, seed, two, c, sf, st
             if not two:
                 zy = 0.0
         x, y, vx, vy = advance_noisy(
-            problem, optimizer, x, y, vx, vy, gx, gy, eta * sf[t], beta, c, sigma * zx,
+            problem, optimizer, x, y, vx, vy, gx, gy, eta * at(sf, t), beta, c, sigma * zx,
             sigma * zy, noisy,
         )  # fmt: skip
         t += 1
@@ -185,7 +186,7 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
     k = 0
     stop0 = (not math.isfinite(gap0)) or gap0 <= tol * gap0
     _linreg_row(k, 0, Xr, XrT, r, gram, xtr, V, w_hat, Z, res, out_t, out_f, out_g, out_w)
-    out_e[k] = eta * sf[0] if steps > 0 else math.nan
+    out_e[k] = eta * at(sf, 0) if steps > 0 else math.nan
     k += 1
     if stop0:
         return k
@@ -209,7 +210,7 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
             batch_sums(Xr, r, idx, B, A, b)
         if sigma != 0.0:
             rotated_noise(seed, t, V, xi, xr)
-        eta_t[0] = eta * sf[t]
+        eta_t[0] = eta * at(sf, t)
         _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta_t, betas, sig, gap, 1, conv_thr,
               div_thr)  # fmt: skip
         t1 = t + 1
@@ -218,7 +219,7 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
         if _keep(t1, every, stop):
             _linreg_row(k, t1, Xr, XrT, r, gram, xtr, V, w_hat, Z, res, out_t, out_f, out_g,
                         out_w)  # fmt: skip
-            out_e[k] = eta * sf[t1] if t1 < steps else math.nan
+            out_e[k] = eta * at(sf, t1) if t1 < steps else math.nan
             k += 1
         if stop:
             return k
