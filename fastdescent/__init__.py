@@ -29,8 +29,18 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastdescent' has no attribute {name!r}")
 
 
-def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=None, force=False):
-    """Run a sweep; see ``fastdescent.runner.run``."""
+def run(
+    spec,
+    out=None,
+    threads=None,
+    chunk_size=None,
+    resume=True,
+    progress=None,
+    force=False,
+    client=None,
+    dask_writes="workers",
+):
+    """Run a sweep, here or on a Dask cluster (``client``); see ``fastdescent.runner.run``."""
     from .runner import run as _run
 
     return _run(
@@ -41,6 +51,8 @@ def run(spec, out=None, threads=None, chunk_size=None, resume=True, progress=Non
         resume=resume,
         progress=progress,
         force=force,
+        client=client,
+        dask_writes=dask_writes,
     )
 
 

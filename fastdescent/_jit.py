@@ -30,18 +30,25 @@ _PACKAGE = Path(__file__).resolve().parent
 _STAMP = "fastdescent-sources.sha256"
 
 
+def sources_digest(package: Path = _PACKAGE) -> str:
+    """SHA-256 of every source file of the package (paths and bytes): two installs that
+    agree on it compute the same bytes (the Dask backend compares it across workers)."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def invalidate_stale_cache(package: Path = _PACKAGE) -> bool:
     """Delete the package's Numba cache files if any of its sources changed since they
     were written; return True if it deleted them. Best effort: a read-only install has
     nothing to invalidate, and a file another process removed first is fine."""
     cache = package / "__pycache__"  # the stamp lives here; cached kernels in every one
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+    digest = sources_digest(package)
     stamp = cache / _STAMP
     try:
-        if stamp.read_text() == digest.hexdigest():
+        if stamp.read_text() == digest:
             return False
     except OSError:
         pass
@@ -49,7 +56,7 @@ def invalidate_stale_cache(package: Path = _PACKAGE) -> bool:
         cache.mkdir(exist_ok=True)
         for path in [*package.rglob("__pycache__/*.nbi"), *package.rglob("__pycache__/*.nbc")]:
             path.unlink(missing_ok=True)
-        stamp.write_text(digest.hexdigest())
+        stamp.write_text(digest)
     except OSError:
         return False
     return True

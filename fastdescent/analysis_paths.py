@@ -405,12 +405,11 @@ def summary_columns(spec, manifest=None) -> list[str]:
 
 
 def recorded_ids(directory) -> np.ndarray:
-    """The ids of the trajectories recorded in DIR/trajectories/ (empty if none)."""
-    from pathlib import Path
-
+    """The ids of the trajectories recorded in DIR/_trajectories/ (empty if none)."""
     import fastdescent
+    from fastdescent import store
 
-    if not (Path(directory) / "trajectories").is_dir():
+    if not store.trajectories_dir(directory).is_dir():
         return np.zeros(0, dtype=np.int64)
     df = fastdescent.load_trajectories(directory, columns=["traj"])
     return np.unique(df["traj"].to_numpy(np.int64))

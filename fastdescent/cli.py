@@ -2,6 +2,8 @@
 
 Exit status:
 - 0: done;
+- 1: a run on a Dask cluster lost a chunk for good (its workers kept dying): the finished
+  chunks are kept and the same command resumes;
 - 2: a user error (bad spec, unusable directory, a directory in use, a sweep too large
   without --yes, a bad option, a full disk): one line ``fastdescent: error: ...`` on
   stderr, no traceback, and nothing written unless the run had started (then its
@@ -25,6 +27,7 @@ from pathlib import Path
 from . import _signals
 from ._signals import Terminated
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141
@@ -59,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
         help="print the estimated rows, disk and time, and stop (nothing is written)",
     )
     r.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the chunks as tasks on a Dask cluster: a scheduler address "
+        "(tcp://host:8786) or local[:N] (N worker processes on this machine); "
+        'needs pip install "fastdescent[dask]"',
+    )
+    r.add_argument(
+        "--dask-writes",
+        choices=("workers", "client"),
+        default="workers",
+        help="who writes the parts: the workers (default; --out on a filesystem they "
+        "share) or this machine (tasks send their tables here)",
+    )
+    r.add_argument(
         "--yes",
         action="store_true",
         help="run a sweep above the size limit (1e9 trajectories) or the free disk",
@@ -80,6 +97,13 @@ def _run(args, state) -> int:
         print(f"sweep      {spec.name} -> {out}")
         print(runner.describe_estimate(spec, out=out, threads=args.threads))
         return 0
+    if args.dask is not None:
+        from . import cluster
+
+        cluster.parse_address(args.dask)  # a bad address is a usage error before any work
+        cluster.require()  # without Dask: how to install it
+    elif args.dask_writes != "workers":
+        raise ValueError("--dask-writes needs --dask")
     state["out"] = out
     runner.run(
         spec,
@@ -89,6 +113,8 @@ def _run(args, state) -> int:
         resume=not args.no_resume,
         progress=False if args.quiet else None,
         force=args.yes,
+        client=args.dask,
+        dask_writes=args.dask_writes,
     )
     _signals.check()
     _print_info(out)
@@ -119,6 +145,34 @@ def _basin_lines(directory: Path, m: dict) -> list[str]:
         cells.append(f"{k} ({where}) {int(counts.get(k, 0)):,}")
     cells.append(f"none {int(counts.get(-1, 0)):,}")
     return ["basins     " + "; ".join(cells)]
+
+
+def _run_lines(m: dict) -> list[str]:
+    """Which backend computed which chunks: one line per run that computed any."""
+    out = []
+    for k, r in enumerate(m["runs"], 1):
+        if not r.get("chunks") and not r.get("adopted_ranges"):
+            continue
+        ranges = r.get("chunk_ranges")
+        if ranges is None:  # written before runs recorded their chunks
+            which = f"{r['chunks']} chunks"
+        else:
+            shown = [str(a) if a == b else f"{a}-{b}" for a, b in ranges[:8]]
+            more = f" and {len(ranges) - 8} more ranges" if len(ranges) > 8 else ""
+            which = f"chunks {', '.join(shown)}{more} ({r['chunks']})"
+        if r.get("backend") == "dask":
+            where = (
+                f"dask {r.get('scheduler')} ({r.get('workers')} workers on {r.get('hosts')} "
+                f"host(s), {r.get('threads')} Numba threads, {r.get('dask_writes')} wrote "
+                "the parts)"
+            )
+        else:
+            where = f"{r.get('backend', 'local')} ({r.get('threads')} threads)"
+        if r.get("adopted_ranges"):
+            shown = [str(a) if a == b else f"{a}-{b}" for a, b in r["adopted_ranges"][:8]]
+            which += f"; found finished on disk: {', '.join(shown)} (tasks of run {k - 1})"
+        out.append(f"run {k}: {where}: {which}")
+    return [("computed   " if i == 0 else " " * 11) + line for i, line in enumerate(out)]
 
 
 def _print_info(directory: Path) -> None:
@@ -155,14 +209,16 @@ def _print_info(directory: Path) -> None:
         f"{steps / kernel if kernel else 0:.3g} trajectory-steps/s in the kernel",
     ]
     lines += _basin_lines(directory, m)
+    lines += _run_lines(m)
     if "schedule" in spec or "schedules" in spec:
         tables = spec.get("schedules") or {"(every run)": spec.get("schedule")}
         lines.append("schedules  " + "; ".join(f"{k} {json.dumps(v)}" for k, v in tables.items()))
     if "record" in spec:
-        parts = sorted((directory / store.TRAJECTORIES).glob("part-*.parquet"))
+        sub = store.trajectories_dir(directory)
+        parts = sorted(sub.glob("part-*.parquet"))
         lines.append(
             f"recorded   {json.dumps(spec['record'])}: {len(parts)} part(s) in "
-            f"{directory / store.TRAJECTORIES} (fastdescent.load_trajectories)"
+            f"{sub} (fastdescent.load_trajectories)"
         )
     others = store.other_files(directory, m)
     if others:
@@ -183,6 +239,13 @@ def _info(args) -> int:
     else:
         _print_info(Path(args.dir))
     return 0
+
+
+def _worker_lost():
+    """cluster.WorkerLostError, imported only when an exception needs the check."""
+    from .cluster import WorkerLostError
+
+    return WorkerLostError
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -230,6 +293,9 @@ def main(argv=None) -> int:
                 code = _run(args, state) if args.command == "run" else _info(args)
                 _signals.check()  # a signal during the closing summary still counts
                 return code
+            except _worker_lost() as exc:
+                print(f"fastdescent: error: {_one_line(exc)}", file=sys.stderr)
+                return EXIT_FAILED
             except (ValueError, OSError, NotImplementedError, MemoryError, RecursionError) as exc:
                 if isinstance(exc, BrokenPipeError):
                     raise

@@ -35,7 +35,7 @@ from ._validate import SpecError, as_int, as_list, check_keys, check_table, fail
 DEFAULTS = {"every": 1, "max_trajectories": 1000}
 RECORD_BYTES = 1 << 30  # the most a sweep's recorded rows may take (estimated)
 MAX_RECORDED = 1_000_000  # max_trajectories at most this
-DIRNAME = "trajectories"  # store.TRAJECTORIES
+DIRNAME = "_trajectories"  # store.TRAJECTORIES (store.trajectories_dir: where they are)
 MATCH_RTOL = 1e-9
 
 
@@ -172,14 +172,18 @@ class Recorder:
 
     def write(self, directory: Path, index: int, lo: int, hi: int) -> None:
         """Write chunk ``index``'s part (atomically) if it records any trajectory."""
-        from . import store
-
         table = self.chunk(lo, hi)
-        if table is None:
-            return
-        sub = Path(directory) / DIRNAME
-        sub.mkdir(exist_ok=True)
-        store.write_part(sub, index, table)
+        if table is not None:
+            write_part(directory, index, table)
+
+
+def write_part(directory: Path, index: int, table) -> None:
+    """Write chunk ``index``'s trajectory table into ``DIR/_trajectories/`` (atomically)."""
+    from . import store
+
+    sub = store.trajectories_dir(directory)
+    sub.mkdir(exist_ok=True)
+    store.write_part(sub, index, table)
 
 
 def load_trajectories(directory, traj=None, columns=None):
@@ -204,7 +208,7 @@ def load_trajectories(directory, traj=None, columns=None):
             f"{directory}: this sweep has no [record] table, so no trajectories were "
             "recorded; fastdescent.replay(DIR, traj) recomputes any one of them"
         )
-    sub = directory / DIRNAME
+    sub = store.trajectories_dir(directory)
     files = [store.part_path(sub, i) for i in sorted(manifest["chunks_done"])]
     files = [f for f in files if f.exists()]
     schema_ = schema(spec)

@@ -2,14 +2,17 @@
 Python around the kernels.
 
 A chunk (a range of trajectory ids) is the unit of everything: one kernel call, one
-Parquet part, one progress tick, one resume record. While the kernel computes chunk
-i + 1 (it releases the GIL), a writer thread turns chunk i into a Parquet part and then
-records it in the manifest, in chunk order, so the manifest never lists a part that is
-not complete.
+Parquet part, one progress tick, one resume record, one Dask task. Locally, while the
+kernel computes chunk i + 1 (it releases the GIL), a writer thread turns chunk i into a
+Parquet part and then records it in the manifest, in chunk order, so the manifest never
+lists a part that is not complete. On a Dask cluster (``client=``, ``fastdescent.cluster``)
+the chunks are tasks that write their own parts (or return them to be written here), and
+the manifest records them as they complete.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import queue
@@ -238,6 +241,8 @@ def run(
     resume=True,
     progress=None,
     force=False,
+    client=None,
+    dask_writes="workers",
 ):
     """Run a sweep.
 
@@ -257,7 +262,14 @@ def run(
     off when returning a DataFrame.
     force: run a grid above MAX_TRAJECTORIES trajectories or needing more disk than is
     free (otherwise ``SweepTooLargeError`` with the estimate; see ``estimate``).
-    Results are identical whatever threads, chunk_size or resume history.
+    client: None -> compute here; a ``distributed.Client``, ``"local"`` / ``"local:N"`` (a
+    LocalCluster of N worker processes started for this run) or a scheduler address ->
+    each chunk is a task on that Dask cluster (``fastdescent.cluster``; needs
+    ``pip install "fastdescent[dask]"``). With a local cluster, ``threads`` is each
+    worker's Numba threads (default cores // N). dask_writes: ``"workers"`` (default:
+    tasks write their parts into ``out``, which must be on a filesystem the workers share)
+    or ``"client"`` (tasks return their tables and this process writes them).
+    Results are identical whatever threads, chunk_size, resume history or backend.
     """
     spec = parse_spec(spec)
     size = _check_chunk_size(chunk_size)
@@ -273,6 +285,20 @@ def run(
     from .engine import make_engine
 
     engine = make_engine(spec)
+    if client is not None:
+        from . import cluster
+
+        if dask_writes not in cluster.WRITES:
+            raise ValueError(
+                f"dask_writes = {dask_writes!r}: expected one of {', '.join(cluster.WRITES)}"
+            )
+        with cluster.connect(client, threads) as connected:
+            dask = (connected, dask_writes)
+            if out is None:
+                return _run_in_memory(engine, ChunkPlan(spec.size, size), progress, dask)
+            return _run_to_directory(
+                engine, Path(out), size, chunk_size is not None, resume, progress, dask
+            )
     with _threads(threads):
         if out is None:
             return _run_in_memory(engine, ChunkPlan(spec.size, size), progress)
@@ -289,19 +315,30 @@ def _compute(engine, lo, hi, schema):
     return to_table(schema, cols), t1 - t0
 
 
-def _run_in_memory(engine, plan, progress):
+def _run_in_memory(engine, plan, progress, dask=None):
     import pyarrow as pa
 
     schema = engine.schema()
-    engine.warm_up()
     bar = _Progress(progress is True, plan.size, 0, plan.n_chunks)
     tables = []
     try:
-        for i in range(plan.n_chunks):
-            lo, hi = plan.bounds(i)
-            table, _ = _compute(engine, lo, hi, schema)
-            tables.append(table)
-            bar.update(hi - lo, i)
+        if dask is None:
+            engine.warm_up()
+            for i in range(plan.n_chunks):
+                lo, hi = plan.bounds(i)
+                table, _ = _compute(engine, lo, hi, schema)
+                tables.append(table)
+                bar.update(hi - lo, i)
+        else:
+            from . import cluster
+
+            backend = cluster.prepare(dask[0], engine, None, "client")
+            tables = [None] * plan.n_chunks
+            done = cluster.completions(backend, engine, plan, range(plan.n_chunks), None)
+            with contextlib.closing(done):
+                for i, _, table, _ in done:
+                    tables[i] = table
+                    bar.update(table.num_rows, i)
     finally:
         bar.close()
     return pa.concat_tables(tables).to_pandas() if tables else schema.empty_table().to_pandas()
@@ -326,7 +363,15 @@ def _check_out(directory: Path) -> None:
     ours = [
         n
         for n in names
-        if n in (store.MANIFEST, store.LOCK, store.REJECTED, store.TRAJECTORIES)
+        if n
+        in (
+            store.MANIFEST,
+            store.LOCK,
+            store.REJECTED,
+            store.TRAJECTORIES,
+            store.LEGACY_TRAJECTORIES,
+            store.SUMMARY,
+        )
         or store._PART.match(n)
         or store._TEMP.match(n)
     ]
@@ -417,20 +462,22 @@ def _start_over(directory: Path, spec) -> None:
     manifest = directory / store.MANIFEST
     if manifest.exists():
         manifest.unlink()
-    from .recording import DIRNAME
-
-    recorded = directory / DIRNAME
+    recorded = store.trajectories_dir(directory)
     if recorded.is_dir():  # trajectory parts are this sweep's (written under its lock)
         for path in store.part_files(recorded).values():
             path.unlink()
 
 
-def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, ChunkPlan]:
-    """Under the lock: the manifest to continue, reconciled with the parts on disk."""
+def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, ChunkPlan, list]:
+    """Under the lock: the manifest to continue, reconciled with the parts on disk; its
+    chunk plan; and the chunks whose parts verify but that the manifest did not list
+    (a Dask task that finished after its run stopped: "adopted", not recomputed)."""
     from . import store
 
     spec = engine.spec
     removed = store.remove_temporaries(directory)
+    with contextlib.suppress(FileNotFoundError):  # rewritten when the sweep completes
+        (directory / store.SUMMARY).unlink()
     if removed:
         _say(f"repair: removed {len(removed)} temporary file(s) left by an interrupted run")
     manifest, damaged = _read_valid_manifest(directory, spec)
@@ -470,7 +517,7 @@ def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, Chu
         if parts and not explicit:
             chunk_size = _infer_chunk_size(footers, spec.hash, spec.size) or chunk_size
         plan = ChunkPlan(spec.size, chunk_size)
-        listed = set()
+        listed = None
         manifest = _new_manifest(spec, [f.name for f in engine.schema()], plan)
         if parts:
             _say(f"repair: rebuilding {store.MANIFEST} from the parts that verify")
@@ -478,11 +525,12 @@ def _prepare(engine, directory, chunk_size, explicit, resume) -> tuple[dict, Chu
         plan = ChunkPlan(manifest["n_trajectories"], manifest["chunk_size"])
         listed = set(manifest["chunks_done"])
     done = _verify_parts(directory, parts, plan, spec.hash, engine.schema())
-    for i in sorted(listed - done):
+    for i in sorted((listed or set()) - done):
         _say(f"repair: chunk {i} was listed as done but its part is missing or bad: recomputing")
+    adopted = sorted(done - listed) if listed is not None else []
     manifest["chunks_done"] = sorted(done)
     manifest["complete"] = len(done) == plan.n_chunks
-    return manifest, plan
+    return manifest, plan, adopted
 
 
 def _verify_parts(directory, parts, plan, spec_hash, schema) -> set[int]:
@@ -572,18 +620,43 @@ class _Writer:
         cols.update(self.engine.coordinates(lo, hi))
         store.write_part(self.directory, i, store.to_table(self.schema, cols))
         now = time.perf_counter()
-        m = self.manifest
-        m["kernel_seconds"] += kernel_seconds
-        m["write_seconds"] += now - t0
-        m["total_seconds"] += now - self.t_prev
+        steps = int(cols["steps"].sum(dtype=np.int64))
+        _account(self.manifest, self.plan, self.run_record, i, kernel_seconds, now - t0, steps)
+        self.manifest["total_seconds"] += now - self.t_prev
         self.t_prev = now
-        m["trajectory_steps"] += int(cols["steps"].sum(dtype=np.int64))
-        m["chunks_done"].append(i)
-        m["chunks_done"].sort()
-        m["complete"] = len(m["chunks_done"]) == self.plan.n_chunks
-        self.run_record["chunks"] += 1
-        store.write_manifest(self.directory, m)
+        store.write_manifest(self.directory, self.manifest)
         self.bar.update(hi - lo, i)
+
+
+def _account(manifest, plan, run_record, i, kernel_seconds, write_seconds, steps) -> None:
+    """Record finished chunk i in the manifest and in this run's record."""
+    m = manifest
+    m["kernel_seconds"] += kernel_seconds
+    m["write_seconds"] += write_seconds
+    m["trajectory_steps"] += steps
+    bisect.insort(m["chunks_done"], i)
+    m["complete"] = len(m["chunks_done"]) == plan.n_chunks
+    run_record["chunks"] += 1
+    add_to_ranges(run_record.setdefault("chunk_ranges", []), i)
+
+
+def add_to_ranges(ranges: list, i: int) -> None:
+    """Insert i into ``ranges``, a sorted list of disjoint inclusive [a, b] ranges,
+    merging neighbours: the chunks a run computed, written compactly ("0-7, 12")."""
+    k = bisect.bisect_right(ranges, [i, float("inf")])  # ranges[:k] start at or before i
+    if k and ranges[k - 1][1] >= i:
+        return
+    left = k > 0 and ranges[k - 1][1] == i - 1
+    right = k < len(ranges) and ranges[k][0] == i + 1
+    if left and right:
+        ranges[k - 1][1] = ranges[k][1]
+        del ranges[k]
+    elif left:
+        ranges[k - 1][1] = i
+    elif right:
+        ranges[k][0] = i
+    else:
+        ranges.insert(k, [i, i])
 
 
 class SweepWriteError(OSError):
@@ -598,8 +671,9 @@ def _write_error(exc, chunk, directory, manifest):
         return exc
     done = len(manifest["chunks_done"])
     what = "no space left on device" if store.is_disk_full(exc) else (exc.strerror or str(exc))
+    which = f"chunk {chunk}" if chunk is not None else "a chunk"
     error = SweepWriteError(
-        f"{what} while writing chunk {chunk} to {directory}; the {done} finished "
+        f"{what} while writing {which} to {directory}; the {done} finished "
         "part(s) are intact: free some space (or fix the problem) and run the same command "
         "again to resume"
     )
@@ -607,7 +681,7 @@ def _write_error(exc, chunk, directory, manifest):
     return error
 
 
-def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress):
+def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress, dask=None):
     from . import store
 
     _check_out(directory)
@@ -617,22 +691,29 @@ def _run_to_directory(engine, directory, chunk_size, explicit, resume, progress)
     except OSError as exc:
         raise store.SweepDirError(f"cannot lock {directory}: {exc.strerror or exc}") from None
     try:
-        return _run_locked(engine, directory, chunk_size, explicit, resume, progress)
+        return _run_locked(engine, directory, chunk_size, explicit, resume, progress, dask)
     finally:
         lock.release()
 
 
-def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
+def _run_locked(engine, directory, chunk_size, explicit, resume, progress, dask=None):
     import numba
 
     from . import store
 
     t_start = time.perf_counter()
-    manifest, plan = _prepare(engine, directory, chunk_size, explicit, resume)
+    manifest, plan, adopted = _prepare(engine, directory, chunk_size, explicit, resume)
     done = set(manifest["chunks_done"])
     _signals.check()
     t0 = time.perf_counter()
-    engine.warm_up()
+    if dask is None:
+        engine.warm_up()
+        backend = {"backend": "local", "threads": numba.get_num_threads()}
+    else:  # the workers are checked, and warm the kernel, before any task
+        from . import cluster
+
+        dask = cluster.prepare(dask[0], engine, directory, dask[1])
+        backend = dask.record()
     compile_seconds = time.perf_counter() - t0
     _signals.check()
     if manifest["compile_seconds"] is None:
@@ -640,23 +721,41 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     run_record = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "pid": os.getpid(),
-        "backend": "local",
-        "threads": numba.get_num_threads(),
+        **backend,
         "chunks": 0,
+        "chunk_ranges": [],
         "compile_or_load_seconds": compile_seconds,
     }
+    if adopted:  # parts the previous run's tasks finished after it stopped
+        run_record["adopted_ranges"] = []
+        for i in adopted:
+            add_to_ranges(run_record["adopted_ranges"], i)
     manifest["runs"].append(run_record)
     store.write_manifest(directory, manifest)
     done_rows = sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in done)
     if progress is not False:
         spec = engine.spec
         resumed = f", {len(done)} of {plan.n_chunks} chunks already done" if done else ""
+        where = ""
+        if dask is not None:
+            where = (
+                f" on Dask ({run_record['workers']} workers at {run_record['scheduler']}, "
+                f"{run_record['dask_writes']} write the parts)"
+            )
         _say(
             f"{spec.name}: {spec.size:,} trajectories of {spec.optimizer} on {spec.problem}, "
-            f"up to {spec.steps} steps -> {directory}{resumed}"
+            f"up to {spec.steps} steps -> {directory}{resumed}{where}"
         )
     bar = _Progress(progress, plan.size, done_rows, plan.n_chunks)
     todo = (i for i in range(plan.n_chunks) if i not in done)  # lazy: O(done) memory
+    if dask is not None:
+        try:
+            _run_tasks(dask, engine, directory, manifest, plan, todo, run_record, bar, t_start)
+        finally:
+            bar.close()
+        _finish(engine, directory, manifest, plan)
+        _signals.check()
+        return directory
     writer = _Writer(engine, directory, manifest, plan, run_record, bar, t_start)
     try:
         for i in todo:
@@ -673,8 +772,72 @@ def _run_locked(engine, directory, chunk_size, explicit, resume, progress):
     if run_record["chunks"] == 0:
         manifest["total_seconds"] += time.perf_counter() - t_start
         store.write_manifest(directory, manifest)
+    _finish(engine, directory, manifest, plan)
     _signals.check()
     return directory
+
+
+def _finish(engine, directory, manifest, plan) -> None:
+    """A complete sweep: remove temporary files that workers killed mid-write left, and
+    with [record], write DIR/_metadata (dask.dataframe then reads only the parts)."""
+    from . import store
+
+    if not manifest["complete"]:
+        return
+    for sub in (directory, store.trajectories_dir(directory)):
+        if sub.is_dir() and (removed := store.remove_temporaries(sub)):
+            _say(f"removed {len(removed)} temporary file(s) left by a writer that died")
+    if engine.spec.record is not None:
+        store.write_summary(directory, range(plan.n_chunks), engine.schema())
+
+
+def _run_tasks(backend, engine, directory, manifest, plan, todo, run_record, bar, t_start):
+    """The Dask loop: record each chunk as its task completes (writing its part here
+    when the client writes); the manifest is rewritten at most every MANIFEST_INTERVAL
+    seconds and once at the end, however the loop ends."""
+    from . import cluster, store
+
+    target = directory if backend.writes == "workers" else None
+    schema = engine.schema()
+    spec_hash = engine.spec.hash
+    t_prev = last_write = t_start
+    dirty = True  # the run record is new
+    try:
+        done = cluster.completions(backend, engine, plan, todo, target)
+        with contextlib.closing(done):
+            for i, stats, table, recorded in done:
+                lo, hi = plan.bounds(i)
+                write_seconds = stats["write_seconds"]
+                if target is None:
+                    t0 = time.perf_counter()
+                    cluster.write_tables(directory, i, table, recorded)
+                    write_seconds += time.perf_counter() - t0
+                else:
+                    path = store.part_path(directory, i)
+                    reason = store.check_part(path, lo, hi, spec_hash, schema)
+                    if reason is not None:
+                        raise cluster.BackendError(
+                            f"{path.name}, written by a worker on {stats['host']}, {reason} "
+                            "here: is the directory on a filesystem the workers share? If "
+                            "not, use --dask-writes client (dask_writes='client')"
+                        )
+                _account(manifest, plan, run_record, i, stats["kernel_seconds"], write_seconds,
+                         stats["steps"])  # fmt: skip
+                now = time.perf_counter()
+                manifest["total_seconds"] += now - t_prev
+                t_prev = now
+                dirty = True
+                bar.update(hi - lo, i)
+                if now - last_write >= cluster.MANIFEST_INTERVAL:
+                    store.write_manifest(directory, manifest)
+                    last_write, dirty = now, False
+    except OSError as exc:
+        raise _write_error(exc, None, directory, manifest) from exc
+    finally:
+        if dirty:
+            if run_record["chunks"] == 0:
+                manifest["total_seconds"] += time.perf_counter() - t_start
+            store.write_manifest(directory, manifest)
 
 
 def describe_estimate(spec, out=None, threads=None) -> str:

@@ -52,7 +52,14 @@ from .spec import INT_AXES
 MANIFEST = "_sweep.json"
 LOCK = ".fastdescent.lock"
 REJECTED = "_rejected"
-TRAJECTORIES = "trajectories"  # [record]'s parts (fastdescent.recording)
+#: [record]'s parts (fastdescent.recording): "_" keeps them out of what pyarrow's and
+#: pandas' discovery of DIR reads (they skip names starting with "_" or ".")
+TRAJECTORIES = "_trajectories"
+#: where fastdescent 0.2.0 wrote them before this (such a DIR keeps using it)
+LEGACY_TRAJECTORIES = "trajectories"
+#: Parquet's summary file of the parts (written when a sweep with [record] completes):
+#: dask.dataframe reads the files it lists, so not the trajectory parts
+SUMMARY = "_metadata"
 SPEC_KEY = "fastdescent.spec"
 HASH_KEY = "fastdescent.spec_hash"
 VERSION_KEY = "fastdescent.version"
@@ -63,7 +70,7 @@ STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
 _STATUS_DICTIONARY = pa.array(STATUS_NAMES, pa.string())
 _PART = re.compile(r"^part-(\d{5,})\.parquet$")
 # temporary names this package writes: current (pid and random suffix) and older versions'
-_TEMP = re.compile(r"^\.(part-\d{5,}\.parquet|_sweep\.json)(\.\d+\.[0-9a-f]+)?\.tmp$")
+_TEMP = re.compile(r"^\.(part-\d{5,}\.parquet|_sweep\.json|_metadata)(\.\d+\.[0-9a-f]+)?\.tmp$")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 #: metric columns every sweep has, after the trajectory and axis columns
@@ -518,6 +525,34 @@ def reject(directory: Path, path: Path) -> Path:
     return target
 
 
+def trajectories_dir(directory: Path) -> Path:
+    """Where a sweep's recorded trajectories are: ``DIR/_trajectories/``, or
+    ``DIR/trajectories/`` in a directory fastdescent 0.2.0 started."""
+    legacy = Path(directory) / LEGACY_TRAJECTORIES
+    return legacy if legacy.is_dir() else Path(directory) / TRAJECTORIES
+
+
+def write_summary(directory: Path, indices, schema_: pa.Schema) -> None:
+    """Write ``DIR/_metadata`` (atomically): the footers of parts ``indices``, so that
+    ``dask.dataframe.read_parquet(DIR)`` reads exactly those files (without it, Dask
+    reads every ``*.parquet`` below DIR, recorded trajectories included)."""
+    collected = []
+    for i in indices:
+        path = part_path(directory, i)
+        meta = pq.read_metadata(path)
+        meta.set_file_path(path.name)
+        collected.append(meta)
+    final = Path(directory) / SUMMARY
+    fd, tmp = _new_temp(final)
+    os.close(fd)
+    try:
+        pq.write_metadata(schema_, tmp, metadata_collector=collected)
+        _publish(tmp, final)
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
 def remove_temporaries(directory: Path) -> list[str]:
     """Delete this package's temporary files left by interrupted runs (regular files
     only: a link with such a name is left alone). Call only while holding the lock."""
@@ -533,7 +568,7 @@ def remove_temporaries(directory: Path) -> list[str]:
 def other_files(directory: Path, manifest: dict) -> list[str]:
     """Names in DIR that are not part of the sweep the manifest describes."""
     done = {part_path(directory, i).name for i in manifest["chunks_done"]}
-    ours = {MANIFEST, LOCK, REJECTED, TRAJECTORIES}
+    ours = {MANIFEST, LOCK, REJECTED, TRAJECTORIES, LEGACY_TRAJECTORIES, SUMMARY}
     return sorted(p.name for p in Path(directory).iterdir() if p.name not in done | ours)
 
 

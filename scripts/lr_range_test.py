@@ -54,12 +54,11 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
 import fastdescent
-from fastdescent import _scripts, analysis_range, plots_range
+from fastdescent import _scripts, analysis_range, plots_range, store
 from fastdescent._scripts import UserError
 
 AXES = ("lr", "beta", "kappa", "sigma", "batch_size", "seed")
@@ -116,8 +115,8 @@ def open_range(directory):
         return axes + [c for c in COLUMNS if c in present or c == "traj"]
 
     spec, df = _scripts.read_sweep(directory, _check, columns)
-    if not (Path(directory) / "trajectories").is_dir():
-        raise UserError(f"{directory}: no trajectories/ (the sweep's [record] wrote nothing)")
+    if not store.trajectories_dir(directory).is_dir():
+        raise UserError(f"{directory}: no _trajectories/ (the sweep's [record] wrote nothing)")
     return spec, df
 
 

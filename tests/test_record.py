@@ -6,6 +6,7 @@ equals replay at the steps it keeps; selection, size guard and errors."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -97,7 +98,7 @@ def test_recording_equals_replay_at_its_steps(recorded):
     match = summary[(summary.beta == 0.8) & (summary.schedule == "cyc")]["traj"].to_numpy()
     assert len(match) == 24
     assert ids == [match[i * 24 // 5] for i in range(5)]
-    assert len(list((out / "trajectories").glob("part-*.parquet"))) >= 2  # several chunks
+    assert len(list((out / "_trajectories").glob("part-*.parquet"))) >= 2  # several chunks
     for t in ids:
         got = rec[rec.traj == t].reset_index(drop=True)
         full = fastdescent.replay(out, t)
@@ -114,12 +115,46 @@ def test_recording_equals_replay_at_its_steps(recorded):
     assert list(one.columns) == ["step", "loss"] and len(one) == (rec.traj == ids[1]).sum()
 
 
+def test_readers_see_only_the_summary(recorded):
+    """pandas.read_parquet(DIR) skips _trajectories/ (pyarrow ignores "_" names) and
+    dask.dataframe.read_parquet(DIR) reads the parts DIR/_metadata lists: both give the
+    summary rows alone; each directory of parts is a dataset of its own."""
+    out, _ = recorded
+    want = fastdescent.load(out)
+    plain = pd.read_parquet(out)
+    assert len(plain) == len(want) and list(plain.columns) == list(want.columns)
+    assert np.array_equal(np.sort(plain["traj"]), want["traj"])
+    assert len(pd.read_parquet(out / "_trajectories")) == len(fastdescent.load_trajectories(out))
+    dd = pytest.importorskip("dask.dataframe")
+    lazy = dd.read_parquet(str(out)).compute()
+    assert np.array_equal(np.sort(lazy["traj"]), want["traj"])
+
+
+def test_legacy_trajectories_directory(tmp_path):
+    """A directory fastdescent 0.2.0 started keeps its recordings in DIR/trajectories/:
+    they are read there, and a resumed run writes the rest there too."""
+    spec = dict(SPECS["landscape"], record={"every": 5, "max_trajectories": 40})
+    want = fastdescent.run(spec, out=tmp_path / "want", progress=False, chunk_size=7)
+    out = tmp_path / "old"
+    fastdescent.run(spec, out=out, progress=False, chunk_size=7)
+    (out / "_trajectories").rename(out / "trajectories")
+    (out / "_metadata").unlink()
+    for name in ("part-00001.parquet", "trajectories/part-00001.parquet"):
+        (out / name).unlink()  # an interrupted 0.2.0 run
+    fastdescent.run(spec, out=out, progress=False, chunk_size=7)
+    assert not (out / "_trajectories").exists()
+    assert (out / "trajectories" / "part-00001.parquet").exists()
+    got = fastdescent.load_trajectories(out)
+    expected = fastdescent.load_trajectories(want)
+    assert len(got) == len(expected) and (got["traj"].to_numpy() == expected["traj"]).all()
+
+
 def test_recorded_w_is_a_list_column(tmp_path):
     spec = dict(SPECS["linreg"], record={"where": {"batch_size": [4]}, "max_trajectories": 3})
     fastdescent.run(spec, out=tmp_path / "lin", progress=False)
     rec = fastdescent.load_trajectories(tmp_path / "lin")
     assert rec["w"].iloc[0].shape == (4,)
-    schema = pq.read_schema(next((tmp_path / "lin" / "trajectories").glob("*.parquet")))
+    schema = pq.read_schema(next((tmp_path / "lin" / "_trajectories").glob("*.parquet")))
     assert str(schema.field("w").type) == "fixed_size_list<element: double>[4]"
     summary = fastdescent.load(tmp_path / "lin")
     for t in rec["traj"].unique():
