@@ -32,7 +32,45 @@ def _median(config, name):
     return None
 
 
+def _extra(config, name, key):
+    """extra_info[key] of a benchmark of this session, or None."""
+    session = getattr(config, "_benchmarksession", None)
+    for bench in getattr(session, "benchmarks", []) or []:
+        if bench.name == name:
+            return bench.extra_info.get(key)
+    return None
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    _w1_summary(terminalreporter, config)
+    _dask_summary(terminalreporter, config)
+
+
+def _dask_summary(tr, config):
+    """benchmarks/test_dask.py: the Dask path's overhead on W1 and per task."""
+    local = _median(config, "test_w1_local")
+    dask = _median(config, "test_w1_dask")
+    if local and dask:
+        tr.write_sep("-", "Dask backend (medians, this session)")
+        tr.write_line(
+            f"W1 end to end, 2-worker LocalCluster / local: {dask / local:.2f}x "
+            f"({dask:.3f} s / {local:.3f} s)"
+        )
+        client = _median(config, "test_w1_dask_client_writes")
+        if client:
+            tr.write_line(f"W1, the client writing the parts / local: {client / local:.2f}x")
+    tiny_local = _median(config, "test_tiny_chunks_local")
+    tiny_dask = _median(config, "test_tiny_chunks_dask")
+    chunks = _extra(config, "test_tiny_chunks_dask", "chunks")
+    if tiny_local and tiny_dask and chunks:
+        tr.write_line(
+            f"per chunk, {chunks} tiny chunks: local {1e3 * tiny_local / chunks:.2f} ms, "
+            f"Dask {1e3 * tiny_dask / chunks:.2f} ms (overhead per task "
+            f"{1e3 * (tiny_dask - tiny_local) / chunks:.2f} ms, 2 workers)"
+        )
+
+
+def _w1_summary(terminalreporter, config):
     engine = _median(config, "test_w1_end_to_end")
     kernel = _median(config, "test_w1_kernel")
     numpy = _median(config, "test_w1_numpy_baseline")

@@ -47,6 +47,11 @@ WRITES = ("workers", "client")
 MANIFEST_INTERVAL = 0.5
 #: ``local`` without a count starts this many workers at most (one per core below it)
 LOCAL_WORKERS = 4
+#: chunks in flight per task thread of the cluster (queued on the workers, so that none
+#: waits for the client between two tasks)
+IN_FLIGHT = 4
+#: seconds between two looks at the completed tasks while none is ready
+POLL = 0.002
 
 
 class BackendError(ValueError):
@@ -96,9 +101,10 @@ def connect(target, threads=None):
 
     target: a Client (used as it is); ``"local"`` or ``"local:N"`` (a LocalCluster of N
     worker processes on this machine, default min(cores, 4), one task thread each, with
-    NUMBA_NUM_THREADS = threads or cores // N set in the nannies' pre-spawn environment);
+    NUMBA_NUM_THREADS = threads or cores // N set in each worker process by its nanny);
     or a scheduler address (``"tcp://host:8786"``). ``threads`` only applies to a local
-    cluster: elsewhere the workers' own NUMBA_NUM_THREADS decides.
+    cluster: elsewhere the workers' own NUMBA_NUM_THREADS decides (set it in the
+    environment ``dask worker`` starts in, or in its nanny's pre-spawn environment).
     """
     distributed = require()
     if isinstance(target, distributed.Client):
@@ -119,20 +125,23 @@ def connect(target, threads=None):
         with client:
             yield client
         return
-    import dask
 
     cores = os.cpu_count() or 1
     n = value or max(1, min(cores, LOCAL_WORKERS))
     per = threads if threads is not None else max(1, cores // n)
     if isinstance(per, bool) or not isinstance(per, int) or per < 1:
         raise ValueError(f"threads = {threads!r}: expected an integer >= 1")
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-    environ["NUMBA_NUM_THREADS"] = str(per)
-    with restored_environ():  # nannies copy their pre-spawn variables into os.environ
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
-            )
+    # NUMBA_NUM_THREADS reaches each worker process through its nanny's ``env``, set in
+    # the new process before it runs anything. Not through the nannies' pre-spawn
+    # environment: a nanny copies that into its own process's os.environ, which for a
+    # local cluster is this one, and Numba re-reads os.environ whenever it compiles, so
+    # this process would then fail ("Cannot set NUMBA_NUM_THREADS to a different value
+    # once the threads have been launched").
+    with restored_environ():  # dask's own pre-spawn defaults (OMP_NUM_THREADS=1, ...)
+        cluster = distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+            env={"NUMBA_NUM_THREADS": str(per)},
+        )  # fmt: skip
         with cluster, distributed.Client(cluster) as client:
             yield client
 
@@ -141,7 +150,7 @@ def connect(target, threads=None):
 def restored_environ():
     """Restore os.environ on exit: a nanny sets its pre-spawn variables in the process
     that runs it (here, for a local cluster) before each worker it starts, and they
-    must not reach this process's later subprocesses."""
+    must not outlive the cluster in this process and its later subprocesses."""
     saved = dict(os.environ)
     try:
         yield
@@ -454,12 +463,14 @@ def _check_shared(client, directory: Path) -> None:
 
 
 def completions(cluster: Cluster, engine, plan, todo, directory: Path | None):
-    """Submit the chunks in ``todo`` as tasks (at most two per task thread in flight)
-    and yield (index, stats, table, recorded) as they complete, in completion order.
-    With ``directory`` (workers write) table and recorded are None. A chunk whose
-    workers died too often raises WorkerLostError; closing the generator (an
+    """Submit the chunks in ``todo`` as tasks (IN_FLIGHT per task thread of the cluster
+    at a time) and yield (index, stats, table, recorded) as they complete, in completion
+    order. With ``directory`` (workers write) table and recorded are None. Results are
+    fetched in the background as tasks finish (``as_completed(with_results=True)``),
+    and polled every POLL seconds so that an interruption is seen at once. A chunk
+    whose workers died too often raises WorkerLostError; closing the generator (an
     interruption, an error) cancels the chunks not yet finished."""
-    from distributed import KilledWorker, wait
+    from distributed import KilledWorker, as_completed
 
     from . import _signals
 
@@ -467,39 +478,44 @@ def completions(cluster: Cluster, engine, plan, todo, directory: Path | None):
     spec = engine.spec
     spec_dict = spec.to_dict()
     target = str(Path(directory).resolve()) if directory is not None else None
-    window = max(4, 2 * cluster.task_threads)
+    window = max(4, IN_FLIGHT * cluster.task_threads)
     run_key = f"fastdescent-{spec.hash[:8]}-{secrets.token_hex(4)}"
     pending = {}
     todo = iter(todo)
+    finished = as_completed([], loop=client.loop, with_results=True, raise_errors=False)
 
     def submit():
+        new = []
         while len(pending) < window:
             i = next(todo, None)
             if i is None:
-                return
+                break
             lo, hi = plan.bounds(i)
             future = client.submit(
                 compute_chunk, spec_dict, spec.hash, i, lo, hi, target,
                 key=f"{run_key}-chunk-{i}", retries=0,
             )  # fmt: skip
             pending[future] = i
+            new.append(future)
+        finished.update(new)
 
     try:
         submit()
         while pending:
             _signals.check()
-            try:
-                finished, _ = wait(list(pending), timeout=0.25, return_when="FIRST_COMPLETED")
-            except TimeoutError:
+            batch = finished.next_batch(block=False)
+            if not batch:
+                time.sleep(POLL)
                 continue
-            for future in sorted(finished, key=lambda f: pending[f]):
+            for future, result in sorted(batch, key=lambda item: pending[item[0]]):
                 i = pending.pop(future)
-                try:
-                    stats, table, recorded = future.result()
-                except KilledWorker:
-                    raise WorkerLostError(_lost_message(client, i, plan)) from None
+                if future.status == "error":
+                    _, exc, tb = result
+                    if isinstance(exc, KilledWorker):
+                        raise WorkerLostError(_lost_message(client, i, plan)) from None
+                    raise exc.with_traceback(tb)
                 future.release()
-                yield i, stats, table, recorded
+                yield (i, *result)
             submit()
     finally:
         if pending:

@@ -40,7 +40,10 @@ SWEEPS = ROOT / "scripts" / "sweeps"
 
 @pytest.fixture(scope="module")
 def client():
+    before = {k: v for k, v in os.environ.items() if k.startswith("NUMBA")}
     with cluster.connect("local:2", threads=1) as c:
+        # the workers' settings never reach this process (Numba re-reads os.environ)
+        assert {k: v for k, v in os.environ.items() if k.startswith("NUMBA")} == before
         yield c
 
 
@@ -114,6 +117,7 @@ def test_same_bytes_as_local(client, tmp_path, kind, writes):
     m = store.open_manifest(dask)
     (run,) = m["runs"]
     assert run["backend"] == "dask" and run["dask_writes"] == writes and run["workers"] == 2
+    assert run["worker_threads"] == [1]  # NUMBA_NUM_THREADS, set in each worker by its nanny
     assert run["chunk_ranges"] == [[0, m["n_chunks"] - 1]] and m["complete"]
     assert m["trajectory_steps"] == store.open_manifest(local)["trajectory_steps"]
 
@@ -140,6 +144,31 @@ def test_readers(client, tmp_path):
         assert_same_numbers(frame, want, columns=["traj", "lr", "steps", "final_loss"])
     recorded = fastdescent.load_trajectories(out)
     assert len(recorded) > 0 and set(recorded["traj"]) <= set(want["traj"])
+
+
+def test_directory_the_workers_cannot_see(client, tmp_path, monkeypatch):
+    """Workers that cannot read the probe file written into DIR: refused before any
+    task, naming --dask-writes client; a part that does not show up here after its
+    task: the same advice."""
+    spec = SPECS["quadratic"]
+    real = store._new_temp
+
+    def unseen(final):  # the probe is written, but not where the workers look
+        fd, path = real(final)
+        os.unlink(path)
+        return fd, path
+
+    monkeypatch.setattr(store, "_new_temp", unseen)
+    with pytest.raises(cluster.BackendError, match="--dask-writes client"):
+        fastdescent.run(spec, out=tmp_path / "a", progress=False, client=client)
+    monkeypatch.undo()
+    assert not _parts(tmp_path / "a")
+    monkeypatch.setattr(store, "check_part", lambda *a: "is missing")
+    with pytest.raises(cluster.BackendError, match="filesystem the workers share"):
+        fastdescent.run(spec, out=tmp_path / "b", progress=False, client=client)
+    monkeypatch.undo()
+    fastdescent.run(spec, out=tmp_path / "b", progress=False, client=client)  # resumes
+    assert store.open_manifest(tmp_path / "b")["complete"]
 
 
 def _interrupt_after(monkeypatch, n):
@@ -357,14 +386,12 @@ def test_cli_dask_local(tmp_path):
 def test_refuses_workqueue_with_several_threads(tmp_path):
     """A worker with 2 task threads on the workqueue layer would abort (numba#9288):
     refused before any task, with the fix."""
-    import dask
 
-    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
-    env.update(NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    env = {"NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "2"}
     with (
-        cluster.restored_environ(),
-        dask.config.set({"distributed.nanny.pre-spawn-environ": env}),
-        distributed.LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as lc,
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, dashboard_address=":0", env=env
+        ) as lc,
         distributed.Client(lc) as c,
     ):
         with pytest.raises(cluster.BackendError, match="numba#9288"):
