@@ -34,6 +34,7 @@ import secrets
 import socket
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,10 @@ class BackendError(ValueError):
     """A cluster that cannot run the sweep as asked (Dask missing, a scheduler out of
     reach, workers with other versions, workers that would crash Numba, a DIR they
     cannot see); the message says what to change."""
+
+
+class OversubscribedWarning(UserWarning):
+    """The workers on a host run more Numba threads than it has cores."""
 
 
 class WorkerLostError(RuntimeError):
@@ -403,12 +408,33 @@ def problems(workers: dict, local: dict) -> list[str]:
     return out
 
 
+def oversubscribed(workers: dict) -> list[str]:
+    """Hosts whose workers (address -> ``worker_info``) run more Numba threads in all
+    than the host has cores: one line each, with the fix."""
+    hosts = {}
+    for info in workers.values():
+        hosts.setdefault(info["host"], []).append(info)
+    out = []
+    for host, infos in sorted(hosts.items()):
+        threads = sum(w["numba_threads"] for w in infos)
+        cores = infos[0]["cores"] or 1
+        if threads > cores:
+            out.append(
+                f"host {host}: its {len(infos)} worker(s) run {threads} Numba threads on "
+                f"{cores} cores, so they compete for them; start each with "
+                f"NUMBA_NUM_THREADS = {max(1, cores // len(infos))} (cores / workers)"
+            )
+    return out
+
+
 def prepare(client, engine, directory: Path | None, writes: str) -> Cluster:
     """Check the workers (``problems``), check that they see DIR when they write the
     parts, and warm the sweep's kernel on one worker per host, then on the others."""
     if writes not in WRITES:
         raise ValueError(f"dask_writes = {writes!r}: expected one of {', '.join(WRITES)}")
     found = problems_or_info(client)
+    for line in oversubscribed(found):
+        warnings.warn(line, OversubscribedWarning, stacklevel=2)
     cluster = Cluster(client, writes if directory is not None else "client", found)
     if directory is not None and writes == "workers":
         _check_shared(client, directory)

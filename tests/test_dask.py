@@ -345,6 +345,15 @@ def test_problems_with_workers():
     assert "no workers" in cluster.problems({}, local)[0]
 
 
+def test_oversubscribed_hosts():
+    two = {"tcp://a:1": _info(numba_threads=32), "tcp://a:2": _info(numba_threads=32)}
+    assert cluster.oversubscribed(two) == []
+    (msg,) = cluster.oversubscribed({**two, "tcp://a:3": _info(numba_threads=64)})
+    assert "128 Numba threads on 64 cores" in msg and "NUMBA_NUM_THREADS = 21" in msg
+    other = {"tcp://b:1": _info(host="node2", numba_threads=64)}
+    assert cluster.oversubscribed({**two, **other}) == []
+
+
 def test_cli_without_dask(tmp_path):
     """--dask without distributed installed: how to install it, exit 2, nothing written."""
     path = tmp_path / "s.toml"
