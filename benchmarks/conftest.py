@@ -44,6 +44,26 @@ def _extra(config, name, key):
 def pytest_terminal_summary(terminalreporter, config):
     _w1_summary(terminalreporter, config)
     _dask_summary(terminalreporter, config)
+    _adaptive_summary(terminalreporter, config)
+
+
+def _adaptive_summary(tr, config):
+    """benchmarks/test_adaptive.py: ns per trajectory-step of Adam and of heavy ball."""
+    names = ("test_w1_adam", "test_w1_heavy_ball_simd", "test_w1_heavy_ball_lockstep")
+    per_step = {}
+    for name in names:
+        median, steps = _median(config, name), _extra(config, name, "trajectory_steps")
+        if median and steps:
+            per_step[name] = 1e9 * median / steps
+    adam = per_step.get("test_w1_adam")
+    if adam is None:
+        return
+    tr.write_sep("-", "adaptive|w1-adam (medians, this session)")
+    for name, ns in per_step.items():
+        tr.write_line(f"{name}: {ns:.3f} ns per trajectory-step ({1 / ns:.3g}e9 per second)")
+    for name in names[1:]:
+        if name in per_step:
+            tr.write_line(f"Adam / {name[8:]}: {adam / per_step[name]:.2f}x per trajectory-step")
 
 
 def _dask_summary(tr, config):

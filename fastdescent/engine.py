@@ -43,13 +43,14 @@ import numpy as np
 
 from . import __version__, kernels, schedules
 from .metrics import block_length
-from .optimizers import CODES, ORDER
+from .optimizers import ADAPTIVE, CODES, ORDER
 from .problems import get_problem
 from .spec import SweepSpec, is_stochastic
 
 DERIVED = ("eta", "lambda_min", "lambda_max")
 OUTPUTS = ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")  # kernel order
 TAIL_FIELDS = ("loss_tail_mean", "loss_tail_std")  # noisy sweeps
+PRECOND_FIELD = "precond_sharpness"  # adaptive optimizers on quadratics
 SLOTS = ("lr", "beta", "kappa", "seed")  # the kernel's slots, C order
 MATERIALISE_MAX = 1 << 20  # table entries materialised per slot (8 MiB of float64)
 
@@ -105,13 +106,15 @@ class Engine:
             raise NotImplementedError(f"problem {spec.problem!r} has no kernel yet")
         self.noisy = "sigma" in spec.axes
         self.scheduled = spec.schedules is not None
+        self.adaptive = spec.optimizer in ADAPTIVE
         if path is None:  # the SIMD path where it applies: constant eta, no gradient noise
-            path = "lanes" if self.noisy or self.scheduled else "simd"
+            path = "lanes" if self.noisy or self.scheduled or self.adaptive else "simd"
         if path not in self.PATHS:
             raise ValueError(f"path must be one of {self.PATHS}, got {path!r}")
-        if path == "simd" and (self.noisy or self.scheduled):
+        if path == "simd" and (self.noisy or self.scheduled or self.adaptive):
             raise ValueError(
-                "the SIMD path has no gradient noise (axes.sigma) and no schedules: use the lanes"
+                "the SIMD path has no gradient noise (axes.sigma), no schedules and no adaptive "
+                "optimizers: use the lanes"
             )
         if path == "lanes" and spec.dtype != "float64":
             raise ValueError("the lane path runs quadratics in float64 only")
@@ -283,7 +286,7 @@ class Engine:
         time, with a table of zeros: they have neither rate nor floor). The others run on
         ``sweep_loss``. Each row is computed on its own, so the split changes no bit
         (``FAST_NOISE = False``: all on ``sweep_loss``, the reference)."""
-        from .kernels.lanes_loss import NLN, sweep_loss, sweep_loss_noisy
+        from .kernels.lanes_loss import NLN, NLN_ADAPTIVE, sweep_loss, sweep_loss_noisy
         from .rng import build_table
 
         spec, params = self.spec, self.spec.problem_params
@@ -306,10 +309,12 @@ class Engine:
             lam_max_rows = lam_max[lam_index]
         lam_index = np.ascontiguousarray(lam_index, dtype=np.int64)
         lam_table = np.ascontiguousarray(lam_table, dtype=np.float64)
-        rows = np.empty((3, n))
+        rows = np.empty((5, n))
         rows[0] = lr / lam_max_rows if self.relative_lr else lr
         rows[1] = cols["beta"] if "beta" in cols else 0.0
         rows[2] = cols["sigma"] if "sigma" in cols else 0.0
+        rows[3] = cols["beta2"] if "beta2" in cols else 0.0
+        rows[4] = cols["eps"] if "eps" in cols else 0.0
         seeds = np.ascontiguousarray(cols["seed"], dtype=np.int64)
         out = _empty_outputs(n)
         tail = np.empty((2, n))
@@ -324,9 +329,13 @@ class Engine:
         _, s_table, s_varies = self.schedule_table
         s_index = schedules.row_index(spec, lo, lo + n)
         noisy = rows[2] != 0.0
+        psharp = np.full(n, math.nan)
         # lockstep rows: noisy ones (by seed and schedule), and noiseless ones whose step
-        # size varies (by schedule; a table of zero noise: no floor, rate NaN anyway)
+        # size varies (by schedule; a table of zero noise: no floor, rate NaN anyway);
+        # every row of an adaptive optimizer (only the lockstep kernel has them)
         lockstep = noisy | s_varies[s_index] if self.FAST_NOISE else np.zeros(n, np.bool_)
+        if self.adaptive:
+            lockstep = np.ones(n, np.bool_)
         if n and not lockstep.all():  # the rest on sweep_loss, scattered back
             idx = np.flatnonzero(~lockstep)
             sub, sub_tail = _empty_outputs(len(idx)), np.empty((2, len(idx)))
@@ -342,7 +351,7 @@ class Engine:
             quiet_groups = [quiet[s_index[quiet] == k] for k in range(len(s_table))]
             quiet_groups = [g for g in quiet_groups if len(g)]
             d = lam_table.shape[1]
-            fast_ints = np.append(ints, NLN)
+            fast_ints = np.append(ints, NLN_ADAPTIVE if self.adaptive else NLN)
             # every seed's table at once (one call), or one at a time, or none (on the fly)
             tables = build_table(np.array([seeds[g[0]] for g in groups]), spec.steps, d)
             zeros = np.zeros((spec.steps, d)) if quiet_groups else None
@@ -357,9 +366,11 @@ class Engine:
                     table = table[0] if len(table) else np.zeros((0, d))
                 sweep_loss_noisy(group, rows, lam_index, lam_table, start, floats, fast_ints,
                                  table, np.int64(seed), *(out[k] for k in OUTPUTS),
-                                 tail, s_table[s_index[group[0]]])  # fmt: skip
+                                 tail, s_table[s_index[group[0]]], psharp)  # fmt: skip
         if self.noisy:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
+        if self.adaptive:
+            out[PRECOND_FIELD] = psharp
         return out
 
     def _lockstep_groups(self, order, seeds, s_index):
@@ -448,6 +459,8 @@ def schema_for(spec: SweepSpec, version: str):
             spec.axis_names, ("eta",), spec_json, spec.hash, version, extra, meta, categories
         )
     extra = [(name, pa.float64()) for name in TAIL_FIELDS] if is_stochastic(spec.axes) else []
+    if spec.optimizer in ADAPTIVE:
+        extra.append((PRECOND_FIELD, pa.float64()))
     derived = (*DERIVED, "loss_min") if spec.problem == "linreg" else DERIVED
     return store.schema(
         spec.axis_names, derived, spec_json, spec.hash, version, extra, categories=categories

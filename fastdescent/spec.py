@@ -52,7 +52,8 @@ from ._validate import (
     require,
     show,
 )
-from .optimizers import AXES
+from .optimizers import ADAPTIVE, AXES
+from .optimizers import AXIS_DEFAULTS as OPTIMIZER_DEFAULTS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +71,10 @@ __all__ = [
     "parse_spec",
 ]
 
-AXIS_ORDER = ("lr", "beta", "kappa", "sigma", "batch_size", "schedule", "seed", "x0", "y0")
+AXIS_ORDER = (
+    "lr", "beta", "beta2", "eps", "kappa", "sigma", "batch_size", "schedule", "seed", "x0",
+    "y0",
+)  # fmt: skip
 AXIS_DEFAULTS = {"beta": 0.0, "kappa": 1.0, "seed": 0}
 INT_AXES = ("batch_size", "seed")  # integer axes: int64 values and columns
 OPTIMIZER_AXES = AXES  # the axes each optimizer reads (fastdescent.optimizers)
@@ -97,7 +101,10 @@ METRICS_DEFAULTS = {"tail": 0.5}  # noisy sweeps: the tail the loss_tail_* colum
 _RANGE_KEYS = ("start", "stop", "num", "scale")
 _AXIS_FORMS = "an axis is {start, stop, num, scale = 'linear' | 'log'} or {values = [...]}"
 # checks on the values of float axes (as_float bounds); other axes: any finite number
-_AXIS_BOUNDS = {"lr": {"gt": 0}, "kappa": {"ge": 1}, "sigma": {"ge": 0}}
+_AXIS_BOUNDS = {
+    "lr": {"gt": 0}, "kappa": {"ge": 1}, "sigma": {"ge": 0}, "beta2": {"ge": 0, "lt": 1},
+    "eps": {"ge": 0},
+}  # fmt: skip
 
 
 def _show_path(path) -> str:
@@ -462,6 +469,13 @@ def _normalise(
     steps = as_int(require(table, "steps", "", what), "steps", ge=1, lt=MAX_STEPS)
     dtype = as_choice(table.get("dtype", "float64"), "dtype", DTYPES)
 
+    if optimizer in ADAPTIVE and problem != "quadratic":
+        fail(
+            "optimizer", optimizer,
+            f"the adaptive optimizers run on quadratics only so far, not on {problem!r}",
+        )  # fmt: skip
+    if optimizer in ADAPTIVE and dtype != "float64":
+        fail("dtype", dtype, f"optimizer {optimizer!r} runs in float64 only")
     module = problems.get_problem(problem)
     params = check_table(table.get("problem_params", {}), "problem_params")
     params = module.normalise_params(params, "problem_params")
@@ -643,6 +657,8 @@ def _parse_axes(table: dict, optimizer: str, problem: str, module, params: dict)
             continue
         if name in table:
             axes[name] = _parse_axis(name, table[name], f"axes.{name}", module)
+        elif name in OPTIMIZER_DEFAULTS.get(optimizer, {}):
+            axes[name] = {"values": [OPTIMIZER_DEFAULTS[optimizer][name]]}
         elif name in AXIS_DEFAULTS:
             axes[name] = {"values": [AXIS_DEFAULTS[name]]}
         elif name in OPTIONAL_AXES:

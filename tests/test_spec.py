@@ -108,7 +108,7 @@ BAD = {
     ),
     "missing lr": (with_axes(lr=None), "missing required key 'axes.lr'"),
     "unknown problem": (base(problem="quadratc"), "problem = 'quadratc': expected one of"),
-    "unknown optimizer": (base(optimizer="adam"), "optimizer = 'adam': expected one of gd"),
+    "unknown optimizer": (base(optimizer="lbfgs"), "optimizer = 'lbfgs': expected one of gd"),
     "unknown dtype": (base(dtype="float16"), "dtype = 'float16': expected one of"),
     "name not a string": (base(name=3), "name = 3: expected a string, got int"),
     "table is a number": (base(stop=1.0), "stop = 1.0: expected a table"),

@@ -41,7 +41,7 @@ from ..metrics import (
     MAX_STEPS,
     fit_rate,
 )
-from ..optimizers import GD, HEAVY_BALL, NESTEROV
+from ..optimizers import ADAGRAD, ADAM, GD, HEAVY_BALL, NESTEROV, RMSPROP
 from ..rng import STREAM_NOISE, normals4
 from ..schedules import at
 from ._tiles import fetch_add, scramble
@@ -326,6 +326,11 @@ def sweep_loss(rows, seeds, lam_index, lam_table, start, floats, ints, status, n
 # those of ``run_tile`` on a noisy row, in the same order: the same bits.
 
 NLN = 64  # lanes per tile of the noisy kernel (a runtime value in the loops)
+#: lanes per tile for the adaptive optimizers: W1 with Adam, 3.22 ns per trajectory-step
+#: at 32 against 3.82 at 64 (fewer lanes idle while their tile's last run goes on) and
+#: 11.7 at 16 (2 threads, 2026-11-29)
+NLN_ADAPTIVE = 32
+TINY = 2.0**-60  # Adam's beta^t below this: 1 - beta^t == 1.0 exactly
 
 
 @jit_inline
@@ -335,7 +340,7 @@ def _noisy_block(optimizer, t0, nl, d, S, W, V, LAM, P, live, tstop, xi, xoff, a
     eta, beta, sigma, conv_thr, div_thr; xi[t - xoff, i]: the normals of step t;
     at(sf, t): the schedule's factor (eta_t = eta * s(t)). Returns the number of lanes
     still live."""
-    etas, betas, sigs, conv, div = P
+    etas, betas, sigs, conv, div = P[0], P[1], P[2], P[3], P[4]
     n_live = 0
     for s in range(B):
         t = t0 + s
@@ -406,7 +411,7 @@ def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
     each array read and written once per step); the same operations in the same order.
     X: w_0, w_1, v_0, v_1, lam_0, lam_1 of every lane, six separate arrays (rows of one
     2-D array ran 5x slower). F: unused."""
-    etas, betas, sigs, conv, div = P
+    etas, betas, sigs, conv, div = P[0], P[1], P[2], P[3], P[4]
     w0s, w1s, v0s, v1s, l0s, l1s = X
     n_live = 0
     for s in range(B):
@@ -470,6 +475,115 @@ def _noisy_block2(optimizer, t0, nl, X, P, live, tstop, F, xi, xoff, acc1, acc2,
     return n_live
 
 
+@jit_inline
+def _adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop, xi, xoff, acc1,
+                    acc2, steps, tail_from, sf):  # fmt: skip
+    """``_noisy_block`` for the adaptive optimizers (``fastdescent.optimizers``: PyTorch's
+    operations in PyTorch's order). V: Adam's m, RMSProp's momentum buffer b; Q: the
+    running sum of g^2 (Adam's and RMSProp's s, Adagrad's G); P rows: eta, beta, sigma,
+    conv_thr, div_thr, beta2, eps; PW: beta^t and beta2^t of each lane (Adam's bias
+    corrections, as running products); H: two per-lane scratch rows."""
+    etas, betas, sigs, conv, div, beta2s, epss = P
+    p1s, p2s = PW
+    steps_h, bc2s = H
+    n_live = 0
+    for s in range(B):
+        t = t0 + s
+        if t >= steps:
+            break
+        st = at(sf, t)
+        for lane in range(nl):
+            S[lane] = 0.0
+            eta = etas[lane] * st
+            if optimizer == ADAM:  # update t + 1: bias corrections 1 - beta^(t+1)
+                # beta^t below 2^-60 is kept at 0: 1 - beta^t is 1.0 exactly either way,
+                # and the products would otherwise pass through subnormals (slow)
+                p1 = p1s[lane] * betas[lane] if p1s[lane] > TINY else 0.0
+                p2 = p2s[lane] * beta2s[lane] if p2s[lane] > TINY else 0.0
+                steps_h[lane] = eta / (1.0 - p1)
+                bc2s[lane] = math.sqrt(1.0 - p2)
+                on = live[lane]
+                p1s[lane] = p1 if on else p1s[lane]
+                p2s[lane] = p2 if on else p2s[lane]
+            else:
+                steps_h[lane] = eta
+        for i in range(d):
+            z = xi[t - xoff, i]
+            wi, vi, qi, li = W[i], V[i], Q[i], LAM[i]
+            for lane in range(nl):
+                w = wi[lane]
+                lam = li[lane]
+                on = live[lane]
+                g = lam * w
+                g = g + sigs[lane] * z
+                q = qi[lane]
+                v = vi[lane]
+                eps = epss[lane]
+                if optimizer == ADAM:
+                    wt = 1.0 - betas[lane]  # m.lerp_(g, 1 - beta1), as torch.lerp
+                    low = v + wt * (g - v)
+                    high = g - (g - v) * (1.0 - wt)
+                    m2 = low if wt < 0.5 else high
+                    q2 = q * beta2s[lane] + ((1.0 - beta2s[lane]) * g) * g
+                    den = math.sqrt(q2) / bc2s[lane] + eps
+                    w2 = w + ((-steps_h[lane]) * m2) / den
+                    v2 = m2
+                elif optimizer == RMSPROP:
+                    q2 = q * beta2s[lane] + ((1.0 - beta2s[lane]) * g) * g
+                    avg = math.sqrt(q2) + eps
+                    mu = betas[lane]
+                    b2 = v * mu + g / avg
+                    with_momentum = w + (-steps_h[lane]) * b2
+                    plain = w + ((-steps_h[lane]) * g) / avg
+                    w2 = with_momentum if mu != 0.0 else plain
+                    v2 = b2 if mu != 0.0 else v
+                else:  # ADAGRAD
+                    q2 = q + g * g
+                    std = math.sqrt(q2) + eps
+                    w2 = w + ((-steps_h[lane]) * g) / std
+                    v2 = v
+                wi[lane] = w2 if on else w
+                vi[lane] = v2 if on else v
+                qi[lane] = q2 if on else q
+                e2 = w2 * w2
+                S[lane] = S[lane] + lam * e2
+        t1 = t + 1
+        n_live = 0
+        tail = t1 >= tail_from
+        n = float(t1 - tail_from + 1)
+        for lane in range(nl):
+            on = live[lane]
+            gap = 0.5 * S[lane] - 0.0
+            finite = abs(gap) <= MAX_FLOAT
+            m = on & finite & tail
+            mean = acc1[lane]
+            delta = gap - mean
+            mean1 = mean + np.divide(delta, n)
+            acc1[lane] = mean1 if m else mean
+            acc2[lane] = acc2[lane] + delta * (gap - mean1) if m else acc2[lane]
+            stop = on & ((not finite) | (gap > div[lane]) | (gap <= conv[lane]) | (t1 == steps))
+            live[lane] = on & (not stop)
+            tstop[lane] = t1 if on else tstop[lane]
+            n_live += on & (not stop)
+        if n_live == 0:
+            break
+    return n_live
+
+
+@jit
+def _run_adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop, xi, xoff,
+                        acc1, acc2, steps, tail_from, sf):  # fmt: skip
+    """``_adaptive_block`` with the optimizer a constant."""
+    if optimizer == ADAM:
+        return _adaptive_block(ADAM, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop, xi,
+                               xoff, acc1, acc2, steps, tail_from, sf)  # fmt: skip
+    if optimizer == RMSPROP:
+        return _adaptive_block(RMSPROP, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop, xi,
+                               xoff, acc1, acc2, steps, tail_from, sf)  # fmt: skip
+    return _adaptive_block(ADAGRAD, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop, xi, xoff,
+                           acc1, acc2, steps, tail_from, sf)  # fmt: skip
+
+
 @jit
 def _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop, F, xi, xoff, acc1,
                      acc2, steps, tail_from, sf):  # fmt: skip
@@ -494,15 +608,15 @@ def _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop, F, x
 
 
 @jit
-def _noisy_finish(j, lane, d, W, LAM, F, P, tstop, acc1, acc2, tail_from, status, n_steps,
-                  diverge_step, final_loss, rate, tail):  # fmt: skip
+def _noisy_finish(j, lane, d, packed, W, LAM, F, P, tstop, acc1, acc2, tail_from, status,
+                  n_steps, diverge_step, final_loss, rate, tail):  # fmt: skip
     """Row j: the tests of the step the lane stopped at, repeated on the loss of the state
-    it kept (d = 2: F is the state tuple X) in ``run_tile``'s order: not finite,
-    diverged, converged, max_steps."""
+    it kept (packed: in the state tuple F = X of ``_noisy_block2``, else in W and LAM) in
+    ``run_tile``'s order: not finite, diverged, converged, max_steps."""
     s = 0.0
     for i in range(d):
-        w = W[i, lane] if d != 2 else F[i][lane]
-        lam = LAM[i, lane] if d != 2 else F[4 + i][lane]
+        w = F[i][lane] if packed else W[i, lane]
+        lam = F[4 + i][lane] if packed else LAM[i, lane]
         e2 = w * w
         s = s + lam * e2
     L = 0.5 * s
@@ -528,9 +642,30 @@ def _noisy_finish(j, lane, d, W, LAM, F, P, tstop, acc1, acc2, tail_from, status
 
 
 @jit
+def _precond_sharpness(optimizer, lane, d, Q, LAM, P, PW, t):
+    """max_i lam_i / (the update's denominator for coordinate i) at the state the lane
+    stopped at, after t updates: Adam sqrt(s_i) / sqrt(1 - beta2^t) + eps (that is,
+    sqrt(s_hat_i) + eps), RMSProp sqrt(s_i) + eps, Adagrad sqrt(G_i) + eps. NaN when
+    t = 0 (no update, no preconditioner) or for the other optimizers."""
+    if optimizer < ADAM or t == 0:
+        return math.nan
+    eps = P[6][lane]
+    bc2s = math.sqrt(1.0 - PW[1][lane]) if optimizer == ADAM else 1.0
+    out = -math.inf
+    for i in range(d):
+        root = math.sqrt(Q[i, lane])
+        den = (root / bc2s if optimizer == ADAM else root) + eps
+        r = LAM[i, lane] / den
+        if math.isnan(r):
+            return r
+        out = max(out, r)
+    return out
+
+
+@jit
 def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats, ints, xi_table,
-                   seed, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
-                   sf):  # fmt: skip
+                   seed, status, n_steps, diverge_step, loss0, final_loss, rate, tail, sf,
+                   psharp):  # fmt: skip
     """Rows order[k * n // n_tiles .. (k + 1) * n // n_tiles - 1] (``sweep_loss_noisy``)."""
     n = order.shape[0]
     r0 = k * n // n_tiles
@@ -543,7 +678,13 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
     V = np.zeros((d, nl))
     LAM = np.zeros((d, nl))
     X = (np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl))
-    P = (np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl))
+    P = (np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl),
+         np.ones(nl))  # fmt: skip
+    adaptive = optimizer >= ADAM
+    Q = np.zeros((d, nl))  # the adaptive optimizers' sums of g^2
+    PW = (np.ones(nl), np.ones(nl))
+    H = (np.zeros(nl), np.ones(nl))
+    packed = d == 2 and not adaptive  # the state in X (d = 2, gd and momentum)
     S = np.zeros(nl)
     acc1 = np.zeros(nl)
     acc2 = np.zeros(nl)
@@ -562,9 +703,12 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
             for i in range(d):  # an idle lane computes on zeros (no subnormals, no NaN)
                 W[i, lane] = 0.0
                 V[i, lane] = 0.0
+                Q[i, lane] = 0.0
             for q in range(4):
                 X[q][lane] = 0.0
             P[0][lane], P[2][lane] = 0.0, 0.0  # eta, sigma: an idle lane stays put
+            P[1][lane], P[5][lane], P[6][lane] = 0.0, 0.0, 1.0  # beta, beta2, eps
+            PW[0][lane], PW[1][lane] = 1.0, 1.0
             while nxt < r1:
                 j = order[nxt]
                 nxt += 1
@@ -592,6 +736,8 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
                     X[2][lane], X[3][lane] = 0.0, 0.0
                     X[4][lane], X[5][lane] = lam[0], lam[1]
                 P[0][lane], P[1][lane], P[2][lane] = rows[0, j], rows[1, j], rows[2, j]
+                if adaptive:
+                    P[5][lane], P[6][lane] = rows[3, j], rows[4, j]
                 P[3][lane] = tol * gap0
                 P[4][lane] = min(diverge * gap0, MAX_FLOAT)
                 acc1[lane], acc2[lane] = 0.0, 0.0
@@ -607,8 +753,18 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
                         _noise(seed, t0 + s, xi4)
                         for i in range(d):
                             xi[s, i] = xi4[i]
-                n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
-                                          X, xi, t0, acc1, acc2, steps, tail_from, sf)  # fmt: skip
+                if adaptive:
+                    n_live = _run_adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW,
+                                                 H, live, tstop, xi, t0, acc1, acc2, steps,
+                                                 tail_from, sf)  # fmt: skip
+                else:
+                    n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live,
+                                              tstop, X, xi, t0, acc1, acc2, steps, tail_from,
+                                              sf)  # fmt: skip
+            elif adaptive:
+                n_live = _run_adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW, H,
+                                             live, tstop, xi_table, 0, acc1, acc2, steps,
+                                             tail_from, sf)  # fmt: skip
             else:
                 n_live = _run_noisy_block(optimizer, t0, nl, d, S, W, V, LAM, X, P, live, tstop,
                                           X, xi_table, 0, acc1, acc2, steps, tail_from,
@@ -619,14 +775,15 @@ def run_noisy_tile(k, n_tiles, order, rows, lam_index, lam_table, start, floats,
         for lane in range(nl):
             j = row[lane]
             if j >= 0:
-                _noisy_finish(j, lane, d, W, LAM, X, P, tstop, acc1, acc2, tail_from, status,
-                              n_steps, diverge_step, final_loss, rate, tail)  # fmt: skip
+                _noisy_finish(j, lane, d, packed, W, LAM, X, P, tstop, acc1, acc2, tail_from,
+                              status, n_steps, diverge_step, final_loss, rate, tail)  # fmt: skip
+                psharp[j] = _precond_sharpness(optimizer, lane, d, Q, LAM, P, PW, tstop[lane])
 
 
 @jit_parallel
 def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_table, seed,
-                     status, n_steps, diverge_step, loss0, final_loss, rate, tail,
-                     sf):  # fmt: skip
+                     status, n_steps, diverge_step, loss0, final_loss, rate, tail, sf,
+                     psharp):  # fmt: skip
     """Noisy trajectories (sigma != 0) of one seed: ``sweep_loss``'s outputs for them,
     the same bits, fast (see the comment above ``NLN``).
 
@@ -638,6 +795,9 @@ def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_
     or shape (0, d): drawn per tile and block instead (the same bits); seed: its value.
     sf float64 (steps,): the schedule's factors s(t) shared by all of ``order`` (the
     engine groups rows by seed and schedule): eta_t = eta * sf[t]; empty for constant eta.
+    The adaptive optimizers (``ints[0]`` >= ADAM) run here, noisy or not: rows (5, n) adds
+    beta2 and eps; psharp float64 (n,): their final preconditioned sharpness
+    (``_precond_sharpness``; NaN for the others).
     """
     n = order.shape[0]
     nl = ints[4]
@@ -649,6 +809,6 @@ def sweep_loss_noisy(order, rows, lam_index, lam_table, start, floats, ints, xi_
             run_noisy_tile(
                 scramble(k, n_tiles), n_tiles, order, rows, lam_index, lam_table, start, floats,
                 ints, xi_table, seed, status, n_steps, diverge_step, loss0, final_loss, rate,
-                tail, sf,
+                tail, sf, psharp,
             )  # fmt: skip
             k = fetch_add(counter, np.int64(1))

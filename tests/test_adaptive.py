@@ -1,0 +1,161 @@
+"""Adam, RMSProp and Adagrad on quadratics (issue #13, first part): the engine against
+the slow twin (tests/naive_adaptive.py) on random grids, Adam's first steps by hand,
+the frozen-preconditioner stability edges by brute force, threads and chunking, spec."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_same_numbers
+from naive_adaptive import noise_table, simulate_adaptive
+
+import fastdescent
+from fastdescent.spec import SpecError
+from fastdescent.theory import adaptive_edge, frozen_iteration
+
+OPTIMIZERS = ("adam", "rmsprop", "adagrad")
+STEPS = 300
+
+
+def _spec(optimizer, axes, lambdas, start, steps=STEPS, **extra):
+    return {
+        "name": "adaptive",
+        "problem": "quadratic",
+        "optimizer": optimizer,
+        "steps": steps,
+        "problem_params": {"lambdas": lambdas, "start": start},
+        "axes": axes,
+        "stop": {"tol": 1e-20, "diverge": 1e10},
+        **extra,
+    }  # fmt: skip (extra may replace stop)
+
+
+TWIN_STOP = {"tol": 1e-4, "diverge": 1e3}  # some runs converge, some diverge, some neither
+
+
+def _random_axes(rng, optimizer):
+    lrs = [*np.round(10 ** rng.uniform(-3, 0.5, 3), 6), 300.0]  # 300: diverges
+    axes = {"lr": {"values": sorted({float(x) for x in lrs})}}
+    if optimizer != "adagrad":
+        axes["beta"] = {"values": [0.0, float(np.round(rng.uniform(0.5, 0.95), 3))]}
+        axes["beta2"] = {"values": [float(np.round(rng.uniform(0.9, 0.999), 4))]}
+    axes["eps"] = {"values": [1e-8, float(10 ** rng.uniform(-6, -2))]}
+    return axes
+
+
+@pytest.mark.parametrize("noisy", [False, True], ids=["noiseless", "noisy"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("case", range(3))
+def test_engine_equals_the_twin(optimizer, noisy, case):
+    rng = np.random.default_rng(100 * case + OPTIMIZERS.index(optimizer) + 7 * noisy)
+    d = (1, 2, 3)[case]
+    lambdas = [float(x) for x in np.round(10 ** rng.uniform(-1, 2, d), 3)]
+    start = [float(x) for x in np.round(rng.uniform(-2, 2, d), 3)]
+    axes = _random_axes(rng, optimizer)
+    extra = {}
+    if noisy:
+        axes["sigma"] = {"values": [0.0, 0.3]}
+        axes["seed"] = {"values": [3, 11]}
+        extra["metrics"] = {"tail": 0.25}
+    spec = _spec(optimizer, axes, lambdas, start, **extra, stop=TWIN_STOP)
+    got = fastdescent.run(spec, chunk_size=5)
+    tail_steps = math.ceil(0.25 * STEPS) if noisy else 0
+    rows = []
+    for r in got.itertuples():
+        noise = noise_table(int(r.seed), STEPS, d) if noisy and r.sigma else None
+        rows.append(simulate_adaptive(
+            optimizer, r.eta, getattr(r, "beta", 0.0), getattr(r, "beta2", 0.0), r.eps,
+            lambdas, start, STEPS, **TWIN_STOP, sigma=getattr(r, "sigma", 0.0), noise=noise,
+            tail_steps=tail_steps,
+        ))  # fmt: skip
+    assert list(got["status"]) == [r["status"] for r in rows]
+    for key in ("steps", "diverge_step"):
+        assert list(got[key]) == [r[key] for r in rows], key
+    keys = ["loss0", "final_loss", "rate", "precond_sharpness"]
+    if noisy:
+        keys += ["loss_tail_mean", "loss_tail_std"]
+    for key in keys:
+        want = np.array([r[key] for r in rows])
+        assert np.array_equal(got[key].to_numpy(), want, equal_nan=True), key  # bit for bit
+    assert got["rate"].isna().all()
+    assert set(got["status"]) - {"max_steps"}, "the grid should stop some runs early"
+
+
+def test_adam_first_steps_by_hand():
+    """f = lam w^2 / 2 in 1-D: Adam's first three iterates from the bias-corrected rule
+    m_hat = m / (1 - beta1^t), s_hat = s / (1 - beta2^t), w -= eta m_hat / (sqrt(s_hat) +
+    eps), written out; the sweep's final loss after k steps is lam w_k^2 / 2."""
+    lam, w0, eta, b1, b2, eps = 3.0, 1.5, 0.1, 0.9, 0.999, 1e-8
+    w, m, s, ws = w0, 0.0, 0.0, []
+    for t in (1, 2, 3):
+        g = lam * w
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g * g
+        w = w - eta * (m / (1 - b1**t)) / (math.sqrt(s / (1 - b2**t)) + eps)
+        ws.append(w)
+    # the first step moves by eta g / (|g| + eps): about eta, whatever lam and w0
+    assert ws[0] == pytest.approx(w0 - eta * lam * w0 / (lam * w0 + eps), rel=1e-15)
+    for k, wk in enumerate(ws, start=1):
+        spec = _spec("adam", {"lr": {"values": [eta]}}, [lam], [w0], steps=k,
+                     stop={"tol": 0.0, "diverge": 1e10})  # fmt: skip
+        row = fastdescent.run(spec).iloc[0]
+        assert row["steps"] == k and row["status"] == "max_steps"
+        assert row["final_loss"] == pytest.approx(0.5 * lam * wk * wk, rel=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.99])
+def test_frozen_edges_by_brute_force(optimizer, beta):
+    """The spectral radius of the frozen iteration (written from the update rules)
+    crosses 1 at the edge formula, found by bisection on a = lam d for several eta."""
+    if optimizer == "adagrad" and beta:
+        pytest.skip("adagrad has no beta")
+    for eta in (1e-3, 0.1, 2.0):
+
+        def radius(a, eta=eta):
+            return max(abs(np.linalg.eigvals(frozen_iteration(optimizer, eta, beta, a))))
+
+        lo, hi = 1e-9, 1.0
+        while radius(hi) < 1.0:
+            hi *= 2.0
+        for _ in range(200):  # the first a where the radius exceeds 1
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if radius(mid) < 1.0 - 1e-13 else (lo, mid)
+        assert hi == pytest.approx(float(adaptive_edge(optimizer, eta, beta)), rel=1e-9)
+    assert float(adaptive_edge("adam", 1.0, 0.9)) == pytest.approx(38.0)
+
+
+def test_same_bytes_across_threads_and_chunks():
+    rng = np.random.default_rng(5)
+    axes = _random_axes(rng, "adam")
+    axes["sigma"] = {"values": [0.0, 0.2]}
+    axes["seed"] = {"values": [0, 1, 2]}
+    spec = _spec("adam", axes, [1.0, 4.0, 30.0], [1.0, -1.0, 0.5])
+    a = fastdescent.run(spec, chunk_size=7, threads=1)
+    b = fastdescent.run(spec, chunk_size=1000, threads=2)
+    assert_same_numbers(a, b)
+
+
+def test_spec_defaults_and_errors():
+    spec = fastdescent.parse_spec(_spec("adam", {"lr": {"values": [0.1]}}, [1.0], [1.0]))
+    assert spec.axes["beta"] == {"values": [0.9]} and spec.axes["beta2"] == {"values": [0.999]}
+    assert spec.axes["eps"] == {"values": [1e-8]}
+    spec = fastdescent.parse_spec(_spec("rmsprop", {"lr": {"values": [0.1]}}, [1.0], [1.0]))
+    assert spec.axes["beta"] == {"values": [0.0]} and spec.axes["beta2"] == {"values": [0.99]}
+    spec = fastdescent.parse_spec(_spec("adagrad", {"lr": {"values": [0.1]}}, [1.0], [1.0]))
+    assert spec.axes["eps"] == {"values": [1e-10]} and "beta" not in spec.axes
+    with pytest.raises(SpecError, match=r"axes\.beta2"):
+        fastdescent.parse_spec(_spec("adam", {"lr": {"values": [0.1]}, "beta2": {"values": [1.0]}},
+                                     [1.0], [1.0]))  # fmt: skip
+    with pytest.raises(SpecError, match=r"axes\.beta"):
+        axes = {"lr": {"values": [0.1]}, "beta": {"values": [0.5]}}
+        fastdescent.parse_spec(_spec("adagrad", axes, [1.0], [1.0]))
+    with pytest.raises(SpecError, match="quadratics only"):
+        fastdescent.parse_spec({"name": "r", "problem": "rosenbrock", "optimizer": "adam",
+                                "steps": 10, "axes": {"lr": {"values": [0.1]}}})  # fmt: skip
+    with pytest.raises(SpecError, match=r"axes\.beta2"):  # not an axis of heavy ball
+        fastdescent.parse_spec(
+            _spec("heavy_ball", {"lr": {"values": [0.1]}, "beta2": {"values": [0.9]}}, [1.0], [1.0])
+        )
