@@ -19,7 +19,7 @@ import numpy as np
 
 from . import schedules
 from .engine import is_landscape, make_engine
-from .optimizers import CODES
+from .optimizers import ADAPTIVE, CODES
 from .spec import parse_spec
 
 BASE_COLUMNS = ("traj", "step", "loss", "grad_norm", "eta")
@@ -87,9 +87,12 @@ def _one(engine, spec, traj: int, every: int, s_table, s_varies):
         lam = np.ascontiguousarray(engine._problem.eigenvalues(kappa, spec.problem_params)[0])
         start = np.asarray(spec.problem_params["start"], dtype=np.float64)
         stop = spec.stop
+        beta2 = float(cols["beta2"][0]) if "beta2" in cols else 0.0
+        eps = float(cols["eps"][0]) if "eps" in cols else 0.0
+        adaptive = spec.optimizer in ADAPTIVE  # no floor: the lockstep kernel's rows
         k = record.quadratic(
-            optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, spec.steps,
-            stop["tol"], stop["diverge"], every, *out,
+            optimizer, eta, beta, beta2, eps, sigma, seed, lam, start, sf,
+            floor_on and not adaptive, spec.steps, stop["tol"], stop["diverge"], every, *out,
         )  # fmt: skip
     return (k, *out)
 

@@ -159,3 +159,57 @@ def test_spec_defaults_and_errors():
         fastdescent.parse_spec(
             _spec("heavy_ball", {"lr": {"values": [0.1]}, "beta2": {"values": [0.9]}}, [1.0], [1.0])
         )
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_runs_that_do_not_converge_settle_at_the_edge(optimizer):
+    """At a constant eta the second-moment sums shrink with the gradient, so the
+    preconditioned sharpness grows until it reaches the frozen iteration's edge; runs
+    that do not converge (max_steps, tol = 0) end there. Without momentum the orbit at
+    the edge is a flip, w_{t+1} = -w_t along the sharpest direction: g^2 is then
+    constant, so s (an average of g^2) equals g^2 exactly, d = 1 / (|g| + eps) (Adam:
+    sqrt(s_hat) = |g| once the bias correction is gone) and the flip needs eta lam d = 2:
+    precond_sharpness = 2 / eta to rounding (asserted to 1e-9). With momentum the orbit
+    is not a flip and the final value is a snapshot of an oscillation around the edge:
+    on this grid it ends within 0.8 to 1.4 times the edge (measured, not derived)."""
+    axes = {
+        "lr": {"values": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        "beta": {"values": [0.0, 0.5, 0.9]},
+        "beta2": {"values": [0.9, 0.99]},
+    }
+    spec = _spec(optimizer, axes, [1.0, 100.0], [1.0, 1.0], steps=30000,
+                 stop={"tol": 0.0, "diverge": 1e10})  # fmt: skip
+    df = fastdescent.run(spec)
+    settled = df[df.status == "max_steps"]
+    ratio = settled.precond_sharpness / adaptive_edge(optimizer, settled.eta, settled.beta)
+    plain = settled.beta == 0.0
+    assert plain.sum() >= 5 and (~plain).sum() >= 15
+    assert np.allclose(ratio[plain], 1.0, rtol=0, atol=1e-9)
+    assert ratio[~plain].between(0.8, 1.4).all()
+    # the runs that converged did so before the edge (loss underflowed to 0)
+    assert (df[df.status == "converged"].final_loss == 0.0).all()
+
+
+def test_replay_and_record_equal_the_sweep(tmp_path):
+    """[record] and replay on adaptive sweeps: the recorded rows are the sweep's run, bit
+    for bit (its final state and loss), noisy or not, with a schedule."""
+    axes = {"lr": {"values": [0.01, 0.3]}, "beta": {"values": [0.0, 0.9]},
+            "sigma": {"values": [0.0, 0.5]}, "seed": {"values": [4]}}  # fmt: skip
+    for optimizer in OPTIMIZERS:
+        ax = dict(axes)
+        if optimizer == "adagrad":
+            ax.pop("beta")
+        spec = _spec(optimizer, ax, [1.0, 20.0, 3.0], [1.0, -0.5, 2.0], steps=400,
+                     schedule={"kind": "cosine"}, record={"every": 7})  # fmt: skip
+        out = fastdescent.run(spec, out=tmp_path / optimizer, progress=False, chunk_size=3)
+        summary = fastdescent.load(out)
+        recorded = fastdescent.load_trajectories(out)
+        for t in summary.traj:
+            row = summary[summary.traj == t].iloc[0]
+            rec = recorded[recorded.traj == t]
+            last = rec.iloc[-1]
+            assert last.step == row.steps and last.loss == row.final_loss
+            full = fastdescent.replay(out, int(t))
+            assert full.iloc[-1].loss == row.final_loss and len(full) == row.steps + 1
+            assert np.array_equal(full[full.step.isin(rec.step)].loss.to_numpy(),
+                                  rec.loss.to_numpy())  # fmt: skip

@@ -82,6 +82,45 @@ def _update(optimizer, eta, beta, lam, w, v, sigma, xi):
 
 
 @jit
+def adaptive_update(optimizer, eta, beta, beta2, eps, lam, w, m, q, pw, sigma, xi):
+    """One step of an adaptive optimizer on every coordinate of one trajectory, in place:
+    the operations of ``_adaptive_block`` in its order (the same bits), for
+    ``kernels.record``. m: Adam's m or RMSProp's momentum buffer; q: the sum of g^2;
+    pw (2,): beta^t and beta2^t before the step (updated)."""
+    h = eta
+    bc2s = 1.0
+    if optimizer == ADAM:
+        p1 = pw[0] * beta if pw[0] > TINY else 0.0
+        p2 = pw[1] * beta2 if pw[1] > TINY else 0.0
+        h = eta / (1.0 - p1)
+        bc2s = math.sqrt(1.0 - p2)
+        pw[0], pw[1] = p1, p2
+    for i in range(w.shape[0]):
+        g = lam[i] * w[i]
+        g = g + sigma * xi[i]
+        if optimizer == ADAM:
+            wt = 1.0 - beta
+            low = m[i] + wt * (g - m[i])
+            high = g - (g - m[i]) * (1.0 - wt)
+            m[i] = low if wt < 0.5 else high
+            q[i] = q[i] * beta2 + ((1.0 - beta2) * g) * g
+            den = math.sqrt(q[i]) / bc2s + eps
+            w[i] = w[i] + ((-h) * m[i]) / den
+        elif optimizer == RMSPROP:
+            q[i] = q[i] * beta2 + ((1.0 - beta2) * g) * g
+            avg = math.sqrt(q[i]) + eps
+            if beta != 0.0:
+                m[i] = m[i] * beta + g / avg
+                w[i] = w[i] + (-h) * m[i]
+            else:
+                w[i] = w[i] + ((-h) * g) / avg
+        else:
+            q[i] = q[i] + g * g
+            std = math.sqrt(q[i]) + eps
+            w[i] = w[i] + ((-h) * g) / std
+
+
+@jit
 def _noise(seed, t, xi):
     """xi[i] = rng.normal(seed, STREAM_NOISE, t, i): the normals of step t."""
     for b in range((xi.shape[0] + 3) // 4):

@@ -30,12 +30,13 @@ import numpy as np
 
 from .._jit import jit
 from ..metrics import BLOCK, FLOOR, MAX_FLOAT
+from ..optimizers import ADAM
 from ..rng import STREAM_NOISE, normal_pair
 from ..schedules import at
 from . import dispatch
 from .batches import REPLACEMENT, batch
 from .block import advance_noisy
-from .lanes_loss import _loss, _noise, _update
+from .lanes_loss import _loss, _noise, _update, adaptive_update
 from .minibatch import SB, _step, batch_sums, mse, rotated_noise
 
 
@@ -60,13 +61,16 @@ def _quadratic_grad_norm(lam, w):
 
 
 @jit
-def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, steps, tol, diverge,
-              every, out_t, out_f, out_g, out_e, out_w):  # fmt: skip
+def quadratic(optimizer, eta, beta, beta2, eps, sigma, seed, lam, start, sf, floor_on, steps,
+              tol, diverge, every, out_t, out_f, out_g, out_e, out_w):  # fmt: skip
     """A quadratic's trajectory (module docstring); sf (steps,): s(t); lam, start (d,);
-    floor_on: the floor rule applies (noiseless, constant eta)."""
+    floor_on: the floor rule applies (noiseless, constant eta, not adaptive); beta2, eps:
+    the adaptive optimizers' (``lanes_loss.adaptive_update``)."""
     d = lam.shape[0]
     w = start.copy()
     v = np.zeros(d)
+    q = np.zeros(d)
+    pw = np.ones(2)
     xi = np.zeros(d)
     l0 = _loss(lam, w)
     gap0 = l0 - 0.0
@@ -87,7 +91,11 @@ def quadratic(optimizer, eta, beta, sigma, seed, lam, start, sf, floor_on, steps
     while True:
         if sigma != 0.0:
             _noise(seed, t, xi)
-        _update(optimizer, eta * at(sf, t), beta, lam, w, v, sigma, xi)
+        if optimizer >= ADAM:
+            adaptive_update(optimizer, eta * at(sf, t), beta, beta2, eps, lam, w, v, q, pw,
+                            sigma, xi)  # fmt: skip
+        else:
+            _update(optimizer, eta * at(sf, t), beta, lam, w, v, sigma, xi)
         t += 1
         L = _loss(lam, w)
         gap = L - 0.0
