@@ -50,6 +50,7 @@ CHECKS = {
     "rate": "rate vs theory",
     "best": "best on grid vs rho*",
     "stationary loss": "noisy: tail loss vs stationary theory",
+    "edge": "adaptive: edge of stability",
 }
 
 

@@ -213,3 +213,32 @@ def test_replay_and_record_equal_the_sweep(tmp_path):
             assert full.iloc[-1].loss == row.final_loss and len(full) == row.steps + 1
             assert np.array_equal(full[full.step.isin(rec.step)].loss.to_numpy(),
                                   rec.loss.to_numpy())  # fmt: skip
+
+
+def test_check_theory_checks_the_edge(tmp_path, capsys):
+    """check_theory.py on an adaptive sweep: PASS, with the rows at the edge counted; a
+    doctored precond_sharpness 1 % above the edge without momentum fails."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import check_theory
+
+    from fastdescent.checks_adaptive import check_adaptive
+
+    axes = {"lr": {"values": [0.003, 0.03, 0.1]}, "beta": {"values": [0.0, 0.9]},
+            "beta2": {"values": [0.9]}}  # fmt: skip
+    spec = _spec("adam", axes, [1.0, 100.0], [1.0, 1.0], steps=20000,
+                 stop={"tol": 0.0, "diverge": 1e10})  # fmt: skip
+    out = fastdescent.run(spec, out=tmp_path / "adam", progress=False)
+    assert check_theory.main([str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "edge of stability" in text and "PASS" in text
+    df = fastdescent.load(out)
+    report = check_adaptive(df, fastdescent.store.open_manifest(out)["spec"])
+    assert report.ok and report["edge"].checked >= 4
+    doctored = df.copy()
+    plain = (doctored.beta == 0.0) & (doctored.status == "max_steps")
+    assert plain.any()
+    doctored.loc[plain, "precond_sharpness"] *= 1.01
+    assert not check_adaptive(doctored, fastdescent.store.open_manifest(out)["spec"]).ok
