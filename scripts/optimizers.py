@@ -1,0 +1,220 @@
+"""Compare optimizers across sweeps on quadratics: the best steps to the tolerance per
+condition number, against theory at the optimal tuning; and Adam's hyperparameter maps.
+
+Each DIR is one sweep (one optimizer) on ``problem = "quadratic"``, all with the same
+``stop.tol``. Figures (in FIGDIR, default results/figures/optimizers/):
+
+- steps_vs_kappa: for every sweep with two or more condition numbers, the best run on its
+  grid per kappa: the fewest steps among the runs that reached f <= tol * f0 (an open
+  marker at the budget where none did); dashed, theory's steps at the optimal tuning for
+  gd, heavy ball and Nesterov (``analysis_optimizers.optimal_steps``: the exact loss
+  curve, not only ln tol / (2 ln rho*)).
+- maps_NAME: for an Adam or RMSProp sweep over lr and one of beta (beta1) or beta2, at one
+  kappa (--kappa, nearest on the grid; default the sweep's only one): log10(final loss /
+  f0) and the steps to tol over the grid, with the runs that stalled at their stability
+  edge (precond_sharpness near theory.adaptive_edge) dotted.
+
+Prints a summary: per sweep, at a few condition numbers, the best steps (or the best
+final loss at the budget, when no run converged), theory's t* and the best run's
+hyperparameters.
+
+The quadratics are diagonal (f = 1/2 sum_i lam_i w_i^2): Adam's and RMSProp's per-
+coordinate scaling sees the eigen-directions, so their steps hardly depend on kappa here;
+on a rotated ill-conditioned quadratic they would.
+
+    bash scripts/optimizers.sh      # the sweeps of scripts/sweeps/optimizers/, then this
+    python scripts/optimizers.py results/optimizers/gd results/optimizers/adam ...
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from fastdescent import _scripts
+from fastdescent import analysis_optimizers as ao
+from fastdescent import plots_optimizers as po
+from fastdescent._scripts import UserError
+
+AXES = ("lr", "beta", "beta2", "eps", "kappa", "sigma", "seed")
+COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "steps", "loss0", "final_loss"]
+ADAPTIVE = ("adam", "rmsprop", "adagrad")
+PROG = "optimizers.py"
+FIGDIR = "results/figures/optimizers"
+MAP_ROWS = 4  # a map needs at least this many beta (or beta2) values
+
+
+def _parser():
+    p = _scripts.parser(PROG, __doc__)
+    for action in p._actions:  # the shared parser's DIR and --out, for several sweeps
+        if action.dest == "dir":
+            action.nargs, action.help = "+", "results directories, one sweep each"
+        if action.dest == "out":
+            action.default, action.help = FIGDIR, f"where to write (default {FIGDIR})"
+    p.add_argument("--kappa", type=_scripts.floats, metavar="K",
+                   help="the condition number of the maps (nearest on the grid)")  # fmt: skip
+    return p
+
+
+def _check(spec):
+    name = spec.get("name", "?")
+    if spec.get("problem") != "quadratic":
+        raise UserError(f"sweep {name!r} is on {spec.get('problem')!r}; comparing optimizers "
+                        "needs sweeps on 'quadratic'")  # fmt: skip
+    if spec.get("optimizer") not in po.LABELS:
+        raise UserError(f"sweep {name!r}: unknown optimizer {spec.get('optimizer')!r}")
+    sigma = spec.get("axes", {}).get("sigma")
+    if sigma and any(v != 0 for v in sigma.get("values", [sigma.get("start"), sigma.get("stop")])):
+        raise UserError(f"sweep {name!r} has gradient noise (sigma); steps to a tolerance "
+                        "need noiseless runs")  # fmt: skip
+
+
+def open_sweep(directory):
+    """(spec, rows) of one sweep; UserError for a missing, incomplete or foreign DIR or a
+    sweep that is not on a quadratic."""
+
+    def columns(spec, manifest):
+        present = manifest.get("columns") or []
+        extra = ["precond_sharpness"] if "precond_sharpness" in present else []
+        return [a for a in AXES if a in spec.get("axes", {})] + COLUMNS + extra
+
+    return _scripts.read_sweep(directory, _check, columns)
+
+
+def _same_tol(sweeps):
+    tols = {spec["name"]: spec["stop"]["tol"] for _, spec, _ in sweeps}
+    if len(set(tols.values())) > 1:
+        listed = ", ".join(f"{n}: {t:g}" for n, t in tols.items())
+        raise UserError(f"the sweeps have different tolerances ({listed}); steps to reach "
+                        "them do not compare: run them with the same [stop] tol")  # fmt: skip
+    return next(iter(tols.values()))
+
+
+def _labels(sweeps):
+    opts = [spec["optimizer"] for _, spec, _ in sweeps]
+    return [po.LABELS[o] + (f" ({spec['name']})" if opts.count(o) > 1 else "")
+            for o, (_, spec, _) in zip(opts, sweeps, strict=True)]  # fmt: skip
+
+
+def _problem_text(spec, kappa):
+    """'f = x² + 100y²' for explicit 2-D lambdas, else 'f = 1/2 Σ λᵢwᵢ², κ = K'."""
+    lam = spec["problem_params"].get("lambdas")
+    if lam and len(lam) == 2:
+        a, b = (f"{v / 2:g}" if v != 2 else "" for v in lam)
+        return f"f = {a}x² + {b}y²"
+    return f"f = 1/2 Σ λᵢwᵢ², κ = {kappa:.3g}"
+
+
+def _spectrum_text(spec):
+    """'f = 1/2 Σ λᵢwᵢ², d = 8, λᵢ = κ^(i/7)' (the kappa sweeps' problem)."""
+    p = spec["problem_params"]
+    d = p.get("dim", 2)
+    law = {"endpoints": "λ = 1 or κ", "linear": "λ evenly over [1, κ]",
+           "log": f"λᵢ = κ^(i/{d - 1})"}.get(p.get("spectrum"), "")  # fmt: skip
+    return f"f = 1/2 Σ λᵢwᵢ² (diagonal), d = {d}, {law}"
+
+
+def _varying(df, names):
+    return [a for a in names if a in df and df[a].nunique() > 1]
+
+
+def summary(sweeps, bests, tol):
+    """The printed table: per sweep, at up to 4 condition numbers (nearest 1, 10, 100,
+    1000), the best steps (or final loss at the budget), theory's t* and the best run."""
+    rows = []
+    for (_, spec, _), best in zip(sweeps, bests, strict=True):
+        ks = _scripts.representative(best["kappa"], (1, 10, 100, 1000), 4, log=True)
+        opt = spec["optimizer"]
+        for _, b in best[best["kappa"].isin(ks)].iterrows():
+            if b["metric"] == "steps":
+                found = f"{int(b['steps'])} steps"
+            elif b["metric"] == "final_loss":
+                found = f"f/f0 = {b['loss_ratio']:.2g} at {spec['steps']}"
+            else:
+                found = "all diverged"
+            t = np.nan
+            if opt in ao.THEORY_OPTIMIZERS:
+                lam, start = ao.spectrum(spec["problem_params"], b["kappa"])
+                t = ao.optimal_steps(opt, lam, start, tol)[0]
+            hyper = ", ".join(f"{h} {b[h]:.3g}" for h in ao.HYPER
+                              if h in b and h != "eta" and pd.notna(b[h]))  # fmt: skip
+            rows.append({"sweep": spec["name"], "kappa": f"{b['kappa']:.3g}", "best": found,
+                         "theory t*": "" if np.isnan(t) else f"{t:.0f}",
+                         "best run": hyper})  # fmt: skip
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def make(args, sweeps):
+    """[(figure, stem)] and the summary text of the opened ``sweeps`` [(dir, spec, df)]."""
+    tol = _same_tol(sweeps)
+    bests = [ao.best_per_kappa(df) for _, _, df in sweeps]
+    figures = []
+    many = [i for i, best in enumerate(bests) if len(best) > 1]  # two or more kappas
+    labels = _labels([sweeps[i] for i in many])
+    pairs = zip(labels, many, strict=True)
+    curves = [(label, sweeps[i][1]["optimizer"], bests[i]) for label, i in pairs]
+    if curves:
+        laws = {}
+        for _, spec, _ in sweeps:
+            opt = spec["optimizer"]
+            if opt in ao.THEORY_OPTIMIZERS and opt not in laws:
+                k = np.concatenate([b["kappa"] for _, o, b in curves if o == opt] or [[]])
+                if len(k) > 1:
+                    k = np.geomspace(k.min(), k.max(), 97)
+                    lam, start = ao.spectrum(spec["problem_params"], k)
+                    laws[opt] = (k, ao.optimal_steps(opt, lam, start, tol))
+        budget = max(spec["steps"] for _, spec, _ in sweeps)
+        problems = {_spectrum_text(sweeps[i][1]) for i in many}
+        fig = po.steps_vs_kappa(curves, laws, tol, budget, "; ".join(sorted(problems)))
+        figures.append((fig, "steps_vs_kappa"))
+    for _, spec, df in sweeps:
+        opt, name = spec["optimizer"], spec["name"]
+        if opt not in ADAPTIVE:
+            continue
+        ys = _varying(df, ("beta", "beta2"))
+        if not _varying(df, ("lr",)) or len(ys) != 1 or _varying(df, ("eps",)):
+            continue  # not a 2-D map: drawn in steps_vs_kappa only
+        if df[ys[0]].nunique() < MAP_ROWS:
+            continue  # a few betas (the kappa sweeps'): not a map
+        k = args.kappa
+        if k is None and ao.kappa_of(df).min() != ao.kappa_of(df).max():
+            k = 100.0  # the ravine's, nearest on the grid
+        try:
+            maps = [ao.map_table(df, "lr", ys[0], v, k, opt) for v in ("log_loss", "steps", "edge")]
+        except ValueError as exc:
+            raise UserError(f"sweep {name!r}: {exc}") from None
+        kappa = maps[0].attrs["kappa"]
+        title = (f"{po.LABELS[opt]} on {_problem_text(spec, kappa)}: sweep '{name}', "
+                 f"{spec['steps']} steps, tol {tol:g}")  # fmt: skip
+        figures.append((po.hyper_maps(*maps, ys[0], title, tol), f"maps_{name}"))
+    if not figures:
+        raise UserError("nothing to draw: no sweep has two or more condition numbers, nor is "
+                        "an Adam / RMSProp sweep over lr and beta or beta2")  # fmt: skip
+    return figures, summary(sweeps, bests, tol)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        sweeps = []
+        for directory in args.dir:
+            spec, df = open_sweep(directory)
+            sweeps.append((directory, spec, df))
+        figures, text = make(args, sweeps)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    try:
+        for fig, stem in figures:
+            _scripts.save(fig, args, {"name": "optimizers"}, stem)
+    except OSError as exc:
+        print(f"{PROG}: error: cannot write the figure: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

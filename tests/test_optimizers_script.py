@@ -1,0 +1,271 @@
+"""Comparing optimizers (``fastdescent.analysis_optimizers``, ``scripts/optimizers.py``).
+
+Theory's steps at the optimal tuning against the closed forms derived in the module's
+docstring (gd: rho*^(2t); heavy ball and Nesterov's double roots: (1 + (1 -+ rho*) t)
+rho*^t) and against a slow loop of the update rules; the engine's run at exactly theory's
+tuning takes exactly those steps; the best-per-kappa and map tables against hand-built
+frames; Adam's scale-free step (its steps do not depend on kappa from equal starts); the
+command line end to end on tiny sweeps and its error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import runpy
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+import fastdescent
+from fastdescent import analysis_optimizers as ao
+from fastdescent import theory
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "optimizers.py"
+TOL = 1e-6
+
+
+def _endpoints(kappas):
+    k = np.asarray(kappas, np.float64)
+    return np.stack([np.ones_like(k), k], axis=1)
+
+
+def _run(tmp_path, name, optimizer, axes, steps=400, params=None, tol=TOL, chunk_size=None):
+    spec = {
+        "name": name, "problem": "quadratic", "optimizer": optimizer, "steps": steps,
+        "problem_params": params or {"dim": 2, "spectrum": "endpoints", "start": [1.0, 0.6]},
+        "stop": {"tol": tol}, "axes": axes,
+    }  # fmt: skip
+    out = tmp_path / name
+    fastdescent.run(spec, out=out, progress=False, chunk_size=chunk_size)
+    return out
+
+
+# ------------------------------------------------------------------------------ theory
+
+
+@pytest.mark.parametrize("kappa", [2.0, 10.0, 100.0, 1000.0])
+def test_gd_optimal_steps_is_the_closed_form(kappa):
+    """At eta* both endpoint directions contract by exactly rho*: t* = ceil(ln tol / (2
+    ln rho*)), whatever the start."""
+    rho = (kappa - 1) / (kappa + 1)
+    want = math.ceil(math.log(TOL) / (2 * math.log(rho)))
+    for start in ([1.0, 1.0], [0.3, 2.0]):
+        got = ao.optimal_steps("gd", _endpoints([kappa]), start, TOL)[0]
+        assert got in (want, want + 1)  # + 1: rho^(2t) == tol to rounding
+    assert ao.optimal_steps("gd", _endpoints([kappa]), [1.0, 1.0], TOL)[0] == want
+
+
+@pytest.mark.parametrize("kappa", [4.0, 50.0, 1000.0])
+def test_heavy_ball_optimal_steps_is_the_double_root_closed_form(kappa):
+    """r_t = rho^(2t) (mu a^2 (1 + (1 - rho) t)^2 + L b^2 (1 + (1 + rho) t)^2) / (mu a^2 +
+    L b^2), first t <= tol; a third more steps than ln tol / (2 ln rho) at kappa = 1e3."""
+    a, b = 0.7, 1.3
+    rho = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    t = np.arange(100_000)
+    r = rho ** (2 * t) * ((1 + (1 - rho) * t) ** 2 + kappa * b * b / (a * a) *
+                          (1 + (1 + rho) * t) ** 2) / (1 + kappa * b * b / (a * a))  # fmt: skip
+    want = int(np.argmax(r <= TOL))
+    assert ao.optimal_steps("heavy_ball", _endpoints([kappa]), [a, b], TOL)[0] == want
+    law = math.log(TOL) / (2 * math.log(rho))
+    if kappa == 1000.0:
+        assert want > 1.3 * law
+
+
+def test_nesterov_slow_direction_is_a_double_root():
+    """At Nesterov's optimum the lambda = mu direction follows (1 + (1 - rho) t) rho^t."""
+    kappa = 300.0
+    eta, beta, rho = theory.optimal("nesterov", 1.0, kappa)
+    r = ao.loss_ratios("nesterov", eta, beta, [[1.0]], [1.0], 400)[0]
+    t = np.arange(401)
+    np.testing.assert_allclose(r, ((1 + (1 - rho) * t) * rho**t) ** 2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "heavy_ball", "nesterov"])
+def test_loss_ratios_match_a_slow_loop_of_the_updates(optimizer):
+    lam = np.array([[1.0, 3.0, 40.0]])
+    start = np.array([1.0, -0.5, 0.25])
+    eta, beta = 0.03, (0.0 if optimizer == "gd" else 0.6)
+    w, v = start.copy(), np.zeros(3)
+    want = []
+    for _ in range(61):
+        want.append((lam[0] * w * w).sum() / (lam[0] * start * start).sum())
+        look = w + beta * v if optimizer == "nesterov" else w
+        v = beta * v - eta * lam[0] * look
+        w = w + v
+    got = ao.loss_ratios(optimizer, eta, None if optimizer == "gd" else beta, lam, start, 60)
+    np.testing.assert_allclose(got[0], want, rtol=1e-12)
+
+
+def test_engine_at_theory_tuning_takes_theory_steps(tmp_path):
+    """The engine at exactly eta* (gd) and (eta*, beta*) (heavy ball) takes optimal_steps
+    steps, and the best point of a grid holding that tuning takes no more."""
+    kappas = [3.0, 30.0, 300.0]
+    lam = _endpoints(kappas)
+    start = [1.0, 0.6]
+    for opt in ("gd", "heavy_ball"):
+        eta, beta, _ = theory.optimal(opt, lam[:, 0], lam[:, 1])
+        axes = {"lr": {"values": list(eta * lam[:, 1]), "relative_to": "lambda_max"},
+                "kappa": {"values": kappas}}  # fmt: skip
+        if opt == "heavy_ball":
+            axes["beta"] = {"values": list(beta)}
+        df = fastdescent.load(_run(tmp_path, opt, opt, axes, steps=3000))
+        want = ao.optimal_steps(opt, lam, start, TOL)
+        best = ao.best_per_kappa(df)
+        for i, k in enumerate(kappas):
+            at = (df["kappa"] == k) & np.isclose(df["eta"], eta[i], rtol=1e-14)
+            if opt == "heavy_ball":
+                at &= np.isclose(df["beta"], beta[i], rtol=1e-14)
+            row = df[at]
+            assert len(row) == 1 and row["status"].iloc[0] == "converged"
+            assert abs(int(row["steps"].iloc[0]) - want[i]) <= 1, (opt, k)
+            assert best["steps"].iloc[i] <= row["steps"].iloc[0]
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def _frame(rows):
+    cols = ["kappa", "lr", "status", "steps", "final_loss"]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.assign(lambda_min=1.0, lambda_max=df["kappa"], loss0=2.0, eta=df["lr"])
+
+
+def test_best_per_kappa_by_hand():
+    df = _frame([
+        (10.0, 0.1, "converged", 50, 1e-7), (10.0, 0.2, "converged", 30, 1.5e-6),
+        (10.0, 0.3, "converged", 30, 1e-6), (10.0, 0.4, "diverged", 3, np.inf),
+        (100.0, 0.1, "max_steps", 400, 0.02), (100.0, 0.2, "max_steps", 400, 0.004),
+        (100.0, 0.3, "diverged", 5, np.inf),
+        (1000.0, 0.1, "diverged", 4, np.inf), (1000.0, 0.2, "diverged", 2, np.inf),
+    ])  # fmt: skip
+    best = ao.best_per_kappa(df)
+    assert best["kappa"].tolist() == [10.0, 100.0, 1000.0]
+    assert best["metric"].tolist() == ["steps", "final_loss", "diverged"]
+    assert best["steps"].iloc[0] == 30 and best["lr"].iloc[0] == 0.3  # the tie: lower loss
+    assert best["loss_ratio"].iloc[0] == pytest.approx(0.5e-6)
+    assert np.isnan(best["steps"].iloc[1]) and best["lr"].iloc[1] == 0.2
+    assert best["loss_ratio"].iloc[1] == pytest.approx(0.002)
+    assert best["n_converged"].tolist() == [3, 0, 0] and best["n"].tolist() == [4, 3, 2]
+
+
+def test_map_table_and_edge_ratio_by_hand():
+    rows = []
+    for lr in (0.01, 0.1):
+        for b in (0.0, 0.9):
+            rows.append({"lr": lr, "eta": lr, "beta": b, "kappa": 100.0, "lambda_min": 2.0,
+                         "lambda_max": 200.0, "loss0": 4.0, "status": "max_steps",
+                         "steps": 500, "final_loss": 4e-3, "precond_sharpness": 1.0})  # fmt: skip
+    df = pd.DataFrame(rows)
+    df.loc[0, ["status", "steps", "final_loss"]] = ["converged", 123, 4e-7]
+    df.loc[3, ["status", "final_loss"]] = ["diverged", np.inf]
+    loss = ao.map_table(df, "lr", "beta", "log_loss")
+    assert loss.shape == (2, 2) and loss.attrs["kappa"] == 100.0
+    assert loss.loc[0.0, 0.01] == pytest.approx(-7) and loss.loc[0.9, 0.01] == pytest.approx(-3)
+    assert np.isposinf(loss.loc[0.9, 0.1])
+    steps = ao.map_table(df, "lr", "beta", "steps")
+    assert steps.loc[0.0, 0.01] == 123 and steps.isna().sum().sum() == 3
+    edge = ao.map_table(df, "lr", "beta", "edge", optimizer="adam")
+    # a* = 2 (1 + beta) / ((1 - beta) eta): 200 at (0.01, 0), 38 / 0.01 = 3800 at beta 0.9
+    assert edge.loc[0.9, 0.01] == pytest.approx(1 / 3800) and edge.loc[0.0, 0.1] == 0.05
+    assert np.isnan(edge.loc[0.0, 0.01]) and np.isnan(edge.loc[0.9, 0.1])
+    with pytest.raises(ValueError, match="beta2 also vary"):
+        ao.map_table(pd.concat([df, df.assign(beta2=0.9)]).fillna({"beta2": 0.99}), "lr",
+                     "beta", "steps")  # fmt: skip
+
+
+def test_adam_steps_do_not_depend_on_kappa_from_equal_starts(tmp_path):
+    """Adam's step is scale-free per coordinate: from w0 = (1, 1) on diag(1, kappa) both
+    coordinates follow one path whatever kappa, so f / f0 = w(t)^2 and the status and steps
+    of every (lr, beta1) are the same at every kappa (eps = 1e-8 aside), while gd's grow."""
+    axes = {"lr": {"start": 0.01, "stop": 1.0, "num": 8, "scale": "log"},
+            "beta": {"values": [0.0, 0.9]}, "kappa": {"values": [1.0, 30.0, 1000.0]}}  # fmt: skip
+    params = {"dim": 2, "spectrum": "endpoints"}
+    df = fastdescent.load(_run(tmp_path, "adam", "adam", axes, steps=600, params=params))
+    wide = df.pivot_table(index=["lr", "beta"], columns="kappa", values="steps")
+    assert (wide.nunique(axis=1) == 1).mean() >= 0.9, wide
+    best = ao.best_per_kappa(df)
+    assert (best["metric"] == "steps").all() and best["steps"].nunique() == 1
+    assert (best["lr"] == best["lr"].iloc[0]).all()
+    gd = ao.optimal_steps("gd", _endpoints([1.0, 30.0, 1000.0]), [1.0, 1.0], TOL)
+    assert gd[2] > 50 * best["steps"].iloc[2] and gd[0] == 1
+
+
+# ------------------------------------------------------------------------ command line
+
+
+def _main(*args):
+    main = runpy.run_path(str(SCRIPT), run_name="fd_test")["main"]
+    return main([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("optimizers")
+    kappa = {"kappa": {"values": [1.0, 10.0, 100.0]}}
+    lr = {"start": 0.5, "stop": 2.2, "num": 12, "relative_to": "lambda_max"}
+    log_lr = {"start": 1e-3, "stop": 1.0, "num": 6, "scale": "log"}
+    hb = {"lr": dict(lr, stop=4.0), "beta": {"start": 0.0, "stop": 0.9, "num": 6}, **kappa}
+    ravine = {"lr": log_lr, "beta": {"start": 0.0, "stop": 0.9, "num": 4}}
+    ravine_params = {"lambdas": [2.0, 200.0], "start": [2.0, -1.0]}
+    return {
+        "gd": _run(tmp, "gd", "gd", {"lr": lr, **kappa}, steps=800),
+        "hb": _run(tmp, "hb", "heavy_ball", hb),
+        "rmsprop": _run(tmp, "rmsprop", "rmsprop", {"lr": log_lr, **kappa}),
+        "ravine": _run(tmp, "ravine", "adam", ravine, steps=300, params=ravine_params),
+    }
+
+
+def test_cli_draws_both_figures_and_prints_the_summary(sweeps, tmp_path, capsys):
+    figs = tmp_path / "figs"
+    assert _main(*sweeps.values(), "--out", figs) == 0
+    out = capsys.readouterr().out
+    for stem in ("steps_vs_kappa", "maps_ravine"):
+        image = matplotlib.image.imread(figs / f"{stem}.png")
+        assert image.shape[0] > 300 and image.shape[1] > 600
+    assert "theory t*" in out and "ravine" in out and "rmsprop" in out
+    gd = [line.split() for line in out.splitlines() if line.split()[:1] == ["gd"]]
+    assert [g[1] for g in gd] == ["1", "10", "100"]
+    lam = _endpoints([1.0, 10.0, 100.0])
+    theory_steps = ao.optimal_steps("gd", lam, [1.0, 0.6], TOL)
+    assert [int(g[4]) for g in gd] == theory_steps.astype(int).tolist()
+
+
+def _error(capsys, *args):
+    assert _main(*args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("optimizers.py: error: ") and len(err.splitlines()) == 1
+    return err
+
+
+def test_cli_errors(sweeps, tmp_path, capsys):
+    assert "no such directory" in _error(capsys, tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    assert "not a fastdescent results directory" in _error(capsys, tmp_path / "empty")
+    # an unfinished sweep: its manifest lists one chunk of two as done
+    axes = {"lr": {"start": 0.5, "stop": 2.0, "num": 8, "relative_to": "lambda_max"},
+            "kappa": {"values": [1.0, 10.0]}}  # fmt: skip
+    part = _run(tmp_path, "part", "gd", axes, chunk_size=8)
+    manifest = json.loads((part / "_sweep.json").read_text())
+    assert manifest["n_chunks"] == 2
+    manifest.update(chunks_done=[0], complete=False)
+    (part / "_sweep.json").write_text(json.dumps(manifest))
+    err = _error(capsys, part)
+    assert "part" in err and "incomplete" in err.lower()
+    land = tmp_path / "rosen"
+    fastdescent.run({"name": "rosen", "problem": "rosenbrock", "optimizer": "gd", "steps": 10,
+                     "axes": {"lr": {"values": [1e-3]}}}, out=land, progress=False)  # fmt: skip
+    err = _error(capsys, land)
+    assert "'rosenbrock'" in err and "needs sweeps on 'quadratic'" in err
+    other = _run(tmp_path, "loose", "gd", {"lr": {"values": [1.0], "relative_to": "lambda_max"},
+                 "kappa": {"values": [1.0, 10.0]}}, tol=1e-3)  # fmt: skip
+    err = _error(capsys, sweeps["gd"], other)
+    assert "different tolerances" in err and "loose: 0.001" in err and "gd: 1e-06" in err
+    # a gd sweep on the ravine alone: one kappa, no map
+    single = _run(tmp_path, "single", "gd", {"lr": {"values": [0.5, 1.0],
+                  "relative_to": "lambda_max"}}, params={"lambdas": [2.0, 200.0]})  # fmt: skip
+    assert "nothing to draw" in _error(capsys, single)
