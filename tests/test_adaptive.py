@@ -217,7 +217,7 @@ def test_replay_and_record_equal_the_sweep(tmp_path):
 
 def test_check_theory_checks_the_edge(tmp_path, capsys):
     """check_theory.py on an adaptive sweep: PASS, with the rows at the edge counted; a
-    doctored precond_sharpness 1 % above the edge without momentum fails."""
+    doctored precond_sharpness 10 % above the edge without momentum fails."""
     import sys
     from pathlib import Path
 
@@ -240,5 +240,5 @@ def test_check_theory_checks_the_edge(tmp_path, capsys):
     doctored = df.copy()
     plain = (doctored.beta == 0.0) & (doctored.status == "max_steps")
     assert plain.any()
-    doctored.loc[plain, "precond_sharpness"] *= 1.01
+    doctored.loc[plain, "precond_sharpness"] *= 1.1
     assert not check_adaptive(doctored, fastdescent.store.open_manifest(out)["spec"]).ok

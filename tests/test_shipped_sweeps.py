@@ -14,8 +14,10 @@ import pytest
 
 import fastdescent
 from fastdescent.checks import check_sweep
+from fastdescent.checks_adaptive import check_adaptive
 from fastdescent.checks_landscape import check_landscape
 from fastdescent.checks_sgd import check_linreg
+from fastdescent.optimizers import ADAPTIVE
 from fastdescent.problems import problem_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +26,15 @@ LANDSCAPE_SWEEPS = [p for p in SWEEPS if fastdescent.parse_spec(p).problem != "q
 
 
 def _check(spec, df):
+    if spec.optimizer in ADAPTIVE:
+        return check_adaptive(df, spec)
     checks = {"quadratic": check_sweep, "linreg": check_linreg}
     return checks.get(spec.problem, check_landscape)(df, spec)
 
 
 def test_there_are_sweeps_for_every_optimizer():
     optimizers = {fastdescent.parse_spec(p).optimizer for p in SWEEPS}
-    assert optimizers == {"gd", "heavy_ball", "nesterov"}
+    assert optimizers == {"gd", "heavy_ball", "nesterov", "adam", "rmsprop"}
 
 
 def test_there_is_a_sweep_for_every_landscape():
