@@ -290,7 +290,7 @@ def m_top_choice(draw, spec, facts):
     key = draw(st.sampled_from(["problem", "optimizer", "dtype"]))
     bad = {
         "problem": ["rosenbrok", "Quadratic", "", "quadratic ", 1],
-        "optimizer": ["adam", "SGD", "heavy-ball", "heavy_bаll", "", 3, ["gd"]],
+        "optimizer": ["lbfgs", "SGD", "heavy-ball", "heavy_bаll", "", 3, ["gd"]],
         "dtype": ["float16", "Float64", "", 64, "f8"],
     }[key]
     spec[key] = draw(st.sampled_from(bad) | st.text(_text_chars, max_size=30))
