@@ -50,7 +50,7 @@ from .spec import SweepSpec, is_stochastic
 DERIVED = ("eta", "lambda_min", "lambda_max")
 OUTPUTS = ("status", "steps", "diverge_step", "loss0", "final_loss", "rate")  # kernel order
 TAIL_FIELDS = ("loss_tail_mean", "loss_tail_std")  # noisy sweeps
-PRECOND_FIELD = "precond_sharpness"  # adaptive optimizers on quadratics
+PRECOND_FIELD = "precond_sharpness"  # adaptive optimizers
 SLOTS = ("lr", "beta", "kappa", "seed")  # the kernel's slots, C order
 MATERIALISE_MAX = 1 << 20  # table entries materialised per slot (8 MiB of float64)
 
@@ -449,6 +449,8 @@ def schema_for(spec: SweepSpec, version: str):
         extra.append(("basin", pa.int32()))
         if is_stochastic(spec.axes):
             extra += [(name, pa.float64()) for name in TAIL_FIELDS]
+        if spec.optimizer in ADAPTIVE:
+            extra.append((PRECOND_FIELD, pa.float64()))
         params = spec.problem_params
         points = {
             "minima": [m.to_dict() for m in module.minima(params)],

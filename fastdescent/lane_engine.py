@@ -22,7 +22,8 @@ import math
 import numpy as np
 
 from . import __version__, schedules
-from .optimizers import CODES, ORDER
+from .engine import PRECOND_FIELD
+from .optimizers import ADAPTIVE, CODES, ORDER
 from .problems import get_problem
 from .spec import SweepSpec, is_stochastic
 
@@ -46,7 +47,7 @@ class LaneEngine:
         self.module = module = get_problem(spec.problem)
         self.dim = module.DIM
         from .kernels.dispatch import MODULES
-        from .kernels.lanes import NL
+        from .kernels.lanes import NL, NL_ADAPTIVE
         from .kernels.run_block import BLOCK_CODES
 
         if MODULES.get(module.CODE) is not module or module.CODE not in BLOCK_CODES:
@@ -58,9 +59,11 @@ class LaneEngine:
         params = spec.problem_params
         self.start = tuple(float(v) for v in params["start"]) + (0.0,) * (2 - self.dim)
         self.c = np.ascontiguousarray(module.pack(params), dtype=np.float64)
+        self.adaptive = spec.optimizer in ADAPTIVE
+        order = 0 if self.adaptive else ORDER[spec.optimizer]  # 0: no rate fit
+        lanes = NL_ADAPTIVE if self.adaptive else NL
         self.ints = np.array(
-            [module.CODE, CODES[spec.optimizer], ORDER[spec.optimizer], spec.steps, NL],
-            dtype=np.int64,
+            [module.CODE, CODES[spec.optimizer], order, spec.steps, lanes], dtype=np.int64
         )
         stop = spec.stop
         with np.errstate(over="ignore"):
@@ -68,8 +71,9 @@ class LaneEngine:
         self.spec_json = json.dumps(spec.to_dict(), sort_keys=True)
         self.noisy = "sigma" in spec.axes
         self.scheduled = spec.schedules is not None
-        if self.noisy or self.scheduled:  # sweep_lanes_noisy (a schedule without noise:
-            # sigma 0 everywhere, and no tail: it starts after the last step)
+        self.general = self.noisy or self.scheduled or self.adaptive
+        if self.general:  # sweep_lanes_noisy (a schedule or an adaptive optimizer without
+            # noise: sigma 0 everywhere, and no tail: it starts after the last step)
             tail_steps = math.ceil(spec.metrics["tail"] * spec.steps) if self.noisy else 0
             self.ints = np.append(self.ints, spec.steps - tail_steps + 1)
             self.floats = np.append(self.floats, f_min(module, params))
@@ -77,22 +81,27 @@ class LaneEngine:
 
     def _rows(self, lo: int, hi: int, cols=None) -> np.ndarray:
         """The kernel's (4, hi - lo) table: eta, beta, x0, y0 of ids lo .. hi-1 (and sigma,
-        a fifth row, for a noisy sweep)."""
+        a fifth row, for ``sweep_lanes_noisy``; beta2 and eps after it for an adaptive
+        optimizer)."""
         if cols is None:
             cols = self.spec.coordinates(lo, hi)
-        rows = np.empty((5 if self.noisy or self.scheduled else 4, hi - lo))
+        rows = np.empty((7 if self.adaptive else 5 if self.general else 4, hi - lo))
         rows[0] = cols["lr"]
         rows[1] = cols["beta"] if "beta" in cols else 0.0
         rows[2] = cols["x0"] if "x0" in cols else self.start[0]
         rows[3] = cols["y0"] if "y0" in cols else self.start[1]
-        if len(rows) == 5:
+        if len(rows) >= 5:
             rows[4] = cols["sigma"] if self.noisy else 0.0
+        if self.adaptive:
+            rows[5] = cols["beta2"] if "beta2" in cols else 0.0  # defaults: in the spec's
+            rows[6] = cols["eps"] if "eps" in cols else 0.0  # normalised axes
         return rows
 
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
         """Run ids lo .. lo+n-1; the metric columns, each of shape (n,): status int8,
         steps, diverge_step, basin int32; loss0, final_loss, rate, x_final (, y_final)
-        float64 (noisy sweeps: loss_tail_mean, loss_tail_std too)."""
+        float64 (noisy sweeps: loss_tail_mean, loss_tail_std too; adaptive optimizers:
+        precond_sharpness)."""
         from .kernels.lanes import sweep_lanes, sweep_lanes_noisy
 
         lo, n = int(lo), int(n)
@@ -100,7 +109,8 @@ class LaneEngine:
         iout = np.empty((3, n), np.int32)
         fout = np.empty((5, n), np.float64)
         tail = np.full((2, n), np.nan)
-        if n and not (self.noisy or self.scheduled):
+        psharp = np.full(n, np.nan) if self.adaptive else None
+        if n and not self.general:
             sweep_lanes(self._rows(lo, lo + n), self.c, self.ints, self.floats, status, iout, fout)
         elif n:
             cols = self.spec.coordinates(lo, lo + n)
@@ -114,7 +124,7 @@ class LaneEngine:
             sweep_lanes_noisy(
                 self._rows(lo, lo + n, cols), self.c, self.ints, self.floats, status, iout,
                 fout, seeds, np.ascontiguousarray(index, dtype=np.int64), table, tail,
-                s_table, schedules.row_index(self.spec, lo, lo + n), s_varies,
+                s_table, schedules.row_index(self.spec, lo, lo + n), s_varies, psharp,
             )  # fmt: skip
         out = {
             "status": status,
@@ -130,6 +140,8 @@ class LaneEngine:
             out["y_final"] = fout[4]
         if is_stochastic(self.spec.axes):
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
+        if self.adaptive:
+            out[PRECOND_FIELD] = psharp
         return out
 
     def noise_table(self, seeds: np.ndarray) -> np.ndarray:

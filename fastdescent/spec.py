@@ -469,10 +469,11 @@ def _normalise(
     steps = as_int(require(table, "steps", "", what), "steps", ge=1, lt=MAX_STEPS)
     dtype = as_choice(table.get("dtype", "float64"), "dtype", DTYPES)
 
-    if optimizer in ADAPTIVE and problem != "quadratic":
+    if optimizer in ADAPTIVE and problem == "linreg":
         fail(
             "optimizer", optimizer,
-            f"the adaptive optimizers run on quadratics only so far, not on {problem!r}",
+            "the adaptive optimizers run on quadratics and landscapes only so far, not on "
+            "'linreg'",
         )  # fmt: skip
     if optimizer in ADAPTIVE and dtype != "float64":
         fail("dtype", dtype, f"optimizer {optimizer!r} runs in float64 only")

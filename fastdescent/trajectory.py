@@ -57,6 +57,8 @@ def _one(engine, spec, traj: int, every: int, s_table, s_varies):
     eta = float(cols["eta"][0])
     beta = float(cols["beta"][0]) if "beta" in cols else 0.0
     sigma = float(cols["sigma"][0]) if "sigma" in cols else 0.0
+    beta2 = float(cols["beta2"][0]) if "beta2" in cols else 0.0
+    eps = float(cols["eps"][0]) if "eps" in cols else 0.0
     seed = np.int64(cols["seed"][0])
     row = schedules.row_index(spec, traj, traj + 1)[0]
     sf = s_table[row]
@@ -69,8 +71,8 @@ def _one(engine, spec, traj: int, every: int, s_table, s_varies):
         y0 = start[1] if y0 is None else y0
         ints, floats = engine.ints, engine.floats
         k = record.landscape(
-            int(ints[0]), optimizer, eta, beta, x0, y0, sigma, seed, d == 2, engine.c, sf,
-            spec.steps, floats[0], floats[1], every, *out,
+            int(ints[0]), optimizer, eta, beta, beta2, eps, x0, y0, sigma, seed, d == 2,
+            engine.c, sf, spec.steps, floats[0], floats[1], every, *out,
         )  # fmt: skip
     elif spec.problem == "linreg":
         kappa = cols["kappa"][0] if "kappa" in cols else None
@@ -87,8 +89,6 @@ def _one(engine, spec, traj: int, every: int, s_table, s_varies):
         lam = np.ascontiguousarray(engine._problem.eigenvalues(kappa, spec.problem_params)[0])
         start = np.asarray(spec.problem_params["start"], dtype=np.float64)
         stop = spec.stop
-        beta2 = float(cols["beta2"][0]) if "beta2" in cols else 0.0
-        eps = float(cols["eps"][0]) if "eps" in cols else 0.0
         adaptive = spec.optimizer in ADAPTIVE  # no floor: the lockstep kernel's rows
         k = record.quadratic(
             optimizer, eta, beta, beta2, eps, sigma, seed, lam, start, sf,

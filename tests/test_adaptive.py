@@ -152,8 +152,8 @@ def test_spec_defaults_and_errors():
     with pytest.raises(SpecError, match=r"axes\.beta"):
         axes = {"lr": {"values": [0.1]}, "beta": {"values": [0.5]}}
         fastdescent.parse_spec(_spec("adagrad", axes, [1.0], [1.0]))
-    with pytest.raises(SpecError, match="quadratics only"):
-        fastdescent.parse_spec({"name": "r", "problem": "rosenbrock", "optimizer": "adam",
+    with pytest.raises(SpecError, match="not on 'linreg'"):
+        fastdescent.parse_spec({"name": "r", "problem": "linreg", "optimizer": "adam",
                                 "steps": 10, "axes": {"lr": {"values": [0.1]}}})  # fmt: skip
     with pytest.raises(SpecError, match=r"axes\.beta2"):  # not an axis of heavy ball
         fastdescent.parse_spec(

@@ -387,7 +387,7 @@ def test_noisy_block_is_packed_vector_code():
     if not numba.config.ENABLE_AVX:
         pytest.skip("no AVX on this machine")
     nl = 32
-    state = tuple(np.zeros(nl) for _ in range(14))
+    state = tuple(np.zeros(nl) for _ in range(24))
     nz = (np.zeros((block.B, nl)), np.zeros((block.B, nl)), np.zeros((block.B, nl)))
     args = (nl, state, np.zeros(nl, np.int64), np.ones(nl, np.bool_), np.array([1.0, 100.0]))
     _rosenbrock_gd_noisy_block(*args, nz)

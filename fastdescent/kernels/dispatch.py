@@ -114,3 +114,25 @@ def project_minimum(code, x, y, c):
     if code == quartic.CODE:
         return quartic.project_minimum(x, y, c)
     return -1, math.nan, math.nan
+
+
+@jit
+def dim(code):
+    """The problem's dimension: 1 or 2."""
+    if code == multimodal.CODE:
+        return multimodal.DIM
+    if code == saddle.CODE:
+        return saddle.DIM
+    if code == rosenbrock.CODE:
+        return rosenbrock.DIM
+    if code == donut.CODE:
+        return donut.DIM
+    if code == wells.CODE:
+        return wells.DIM
+    if code == himmelblau.CODE:
+        return himmelblau.DIM
+    if code == camel.CODE:
+        return camel.DIM
+    if code == quartic.CODE:
+        return quartic.DIM
+    return 0

@@ -76,6 +76,10 @@ def dispatch_source(modules) -> str:
         for n in names:
             out += [f"    if code == {n}.CODE:", f"        return {n}.{fn}(x, y, c)"]
         out.append(f"    return {missing}")
+    out += ["", "", "@jit", "def dim(code):", '    """The problem\'s dimension: 1 or 2."""']
+    for n in names:
+        out += [f"    if code == {n}.CODE:", f"        return {n}.DIM"]
+    out.append("    return 0")
     return "\n".join(out) + "\n"
 
 
@@ -84,24 +88,22 @@ def run_block_source(modules) -> str:
     out = [
         HEADER.format(
             doc="``block`` and ``block_noisy`` with constant (problem, optimizer) codes: one\n"
-            "vectorised loop per pair (``fastdescent.kernels.block``)."
+            "vectorised loop per pair (``fastdescent.kernels.block``); ``block_adaptive`` with\n"
+            "a constant problem code (it dispatches on the optimizer itself)."
         ),
         "from .._jit import jit",
         "from ..optimizers import GD, HEAVY_BALL, NESTEROV",
-        "from .block import block, block_noisy\n",
+        "from .block import block, block_adaptive, block_noisy\n",
         "#: the problem codes run_block has branches for (LaneEngine refuses any other)",
         f"BLOCK_CODES = {tuple(codes)!r}",
     ]
+    noisy_args = "nl, L, ts, live, c, steps, gtol2, r2, nz, tail"
     variants = (
-        ("run_block", "block", "nl, L, ts, live, c, steps, gtol2, r2", "``block``"),
-        (
-            "run_block_noisy",
-            "block_noisy",
-            "nl, L, ts, live, c, steps, gtol2, r2, nz, tail",
-            "``block_noisy``",
-        ),
+        ("run_block", "block", "nl, L, ts, live, c, steps, gtol2, r2", "``block``", OPTIMIZERS),
+        ("run_block_noisy", "block_noisy", noisy_args, "``block_noisy``", OPTIMIZERS),
+        ("run_block_adaptive", "block_adaptive", noisy_args, "``block_adaptive``", None),
     )
-    for fn, inner, args, what in variants:
+    for fn, inner, args, what, optimizers in variants:
         out += [
             "",
             "",
@@ -109,7 +111,11 @@ def run_block_source(modules) -> str:
             f"def {fn}(problem, optimizer, {args}):",
             f'    """Up to B steps of every lane ({what}) for this problem and optimizer."""',
         ]
-        for i, opt in enumerate(OPTIMIZERS):
+        if optimizers is None:  # the optimizer passed on as a runtime value
+            for k, code in enumerate(codes):
+                out.append(f"    {'if' if k == 0 else 'elif'} problem == {code}:")
+                out.append(f"        {inner}({code}, optimizer, {args})")
+        for i, opt in enumerate(optimizers or ()):
             out.append(f"    {'if' if i == 0 else 'elif'} optimizer == {opt}:")
             for k, code in enumerate(codes):
                 out.append(f"        {'if' if k == 0 else 'elif'} problem == {code}:")

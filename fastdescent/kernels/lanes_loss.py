@@ -44,6 +44,7 @@ from ..metrics import (
 from ..optimizers import ADAGRAD, ADAM, GD, HEAVY_BALL, NESTEROV, RMSPROP
 from ..rng import STREAM_NOISE, normals4
 from ..schedules import at
+from . import adaptive
 from ._tiles import fetch_add, scramble
 
 NL = 16  # lanes per tile worker
@@ -84,40 +85,15 @@ def _update(optimizer, eta, beta, lam, w, v, sigma, xi):
 @jit
 def adaptive_update(optimizer, eta, beta, beta2, eps, lam, w, m, q, pw, sigma, xi):
     """One step of an adaptive optimizer on every coordinate of one trajectory, in place:
-    the operations of ``_adaptive_block`` in its order (the same bits), for
-    ``kernels.record``. m: Adam's m or RMSProp's momentum buffer; q: the sum of g^2;
+    ``kernels.adaptive``'s operations, as ``_adaptive_block`` runs them (the same bits),
+    for ``kernels.record``. m: Adam's m or RMSProp's momentum buffer; q: the sum of g^2;
     pw (2,): beta^t and beta2^t before the step (updated)."""
-    h = eta
-    bc2s = 1.0
-    if optimizer == ADAM:
-        p1 = pw[0] * beta if pw[0] > TINY else 0.0
-        p2 = pw[1] * beta2 if pw[1] > TINY else 0.0
-        h = eta / (1.0 - p1)
-        bc2s = math.sqrt(1.0 - p2)
-        pw[0], pw[1] = p1, p2
+    pw[0], pw[1], h, bc2s = adaptive.corrections(optimizer, eta, beta, beta2, pw[0], pw[1])
     for i in range(w.shape[0]):
         g = lam[i] * w[i]
         g = g + sigma * xi[i]
-        if optimizer == ADAM:
-            wt = 1.0 - beta
-            low = m[i] + wt * (g - m[i])
-            high = g - (g - m[i]) * (1.0 - wt)
-            m[i] = low if wt < 0.5 else high
-            q[i] = q[i] * beta2 + ((1.0 - beta2) * g) * g
-            den = math.sqrt(q[i]) / bc2s + eps
-            w[i] = w[i] + ((-h) * m[i]) / den
-        elif optimizer == RMSPROP:
-            q[i] = q[i] * beta2 + ((1.0 - beta2) * g) * g
-            avg = math.sqrt(q[i]) + eps
-            if beta != 0.0:
-                m[i] = m[i] * beta + g / avg
-                w[i] = w[i] + (-h) * m[i]
-            else:
-                w[i] = w[i] + ((-h) * g) / avg
-        else:
-            q[i] = q[i] + g * g
-            std = math.sqrt(q[i]) + eps
-            w[i] = w[i] + ((-h) * g) / std
+        w[i], m[i], q[i] = adaptive.step(optimizer, w[i], g, m[i], q[i], h, bc2s, beta, beta2,
+                                         eps)  # fmt: skip
 
 
 @jit
@@ -369,7 +345,6 @@ NLN = 64  # lanes per tile of the noisy kernel (a runtime value in the loops)
 #: at 32 against 3.82 at 64 (fewer lanes idle while their tile's last run goes on) and
 #: 11.7 at 16 (2 threads, 2026-11-29)
 NLN_ADAPTIVE = 32
-TINY = 2.0**-60  # Adam's beta^t below this: 1 - beta^t == 1.0 exactly
 
 
 @jit_inline
@@ -533,19 +508,14 @@ def _adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop
         st = at(sf, t)
         for lane in range(nl):
             S[lane] = 0.0
-            eta = etas[lane] * st
-            if optimizer == ADAM:  # update t + 1: bias corrections 1 - beta^(t+1)
-                # beta^t below 2^-60 is kept at 0: 1 - beta^t is 1.0 exactly either way,
-                # and the products would otherwise pass through subnormals (slow)
-                p1 = p1s[lane] * betas[lane] if p1s[lane] > TINY else 0.0
-                p2 = p2s[lane] * beta2s[lane] if p2s[lane] > TINY else 0.0
-                steps_h[lane] = eta / (1.0 - p1)
-                bc2s[lane] = math.sqrt(1.0 - p2)
-                on = live[lane]
-                p1s[lane] = p1 if on else p1s[lane]
-                p2s[lane] = p2 if on else p2s[lane]
-            else:
-                steps_h[lane] = eta
+            p1, p2, h, bc2 = adaptive.corrections(
+                optimizer, etas[lane] * st, betas[lane], beta2s[lane], p1s[lane], p2s[lane]
+            )
+            steps_h[lane] = h
+            bc2s[lane] = bc2
+            on = live[lane]
+            p1s[lane] = p1 if on else p1s[lane]
+            p2s[lane] = p2 if on else p2s[lane]
         for i in range(d):
             z = xi[t - xoff, i]
             wi, vi, qi, li = W[i], V[i], Q[i], LAM[i]
@@ -557,30 +527,8 @@ def _adaptive_block(optimizer, t0, nl, d, S, W, V, Q, LAM, P, PW, H, live, tstop
                 g = g + sigs[lane] * z
                 q = qi[lane]
                 v = vi[lane]
-                eps = epss[lane]
-                if optimizer == ADAM:
-                    wt = 1.0 - betas[lane]  # m.lerp_(g, 1 - beta1), as torch.lerp
-                    low = v + wt * (g - v)
-                    high = g - (g - v) * (1.0 - wt)
-                    m2 = low if wt < 0.5 else high
-                    q2 = q * beta2s[lane] + ((1.0 - beta2s[lane]) * g) * g
-                    den = math.sqrt(q2) / bc2s[lane] + eps
-                    w2 = w + ((-steps_h[lane]) * m2) / den
-                    v2 = m2
-                elif optimizer == RMSPROP:
-                    q2 = q * beta2s[lane] + ((1.0 - beta2s[lane]) * g) * g
-                    avg = math.sqrt(q2) + eps
-                    mu = betas[lane]
-                    b2 = v * mu + g / avg
-                    with_momentum = w + (-steps_h[lane]) * b2
-                    plain = w + ((-steps_h[lane]) * g) / avg
-                    w2 = with_momentum if mu != 0.0 else plain
-                    v2 = b2 if mu != 0.0 else v
-                else:  # ADAGRAD
-                    q2 = q + g * g
-                    std = math.sqrt(q2) + eps
-                    w2 = w + ((-steps_h[lane]) * g) / std
-                    v2 = v
+                w2, v2, q2 = adaptive.step(optimizer, w, g, v, q, steps_h[lane], bc2s[lane],
+                                           betas[lane], beta2s[lane], epss[lane])  # fmt: skip
                 wi[lane] = w2 if on else w
                 vi[lane] = v2 if on else v
                 qi[lane] = q2 if on else q
@@ -689,11 +637,9 @@ def _precond_sharpness(optimizer, lane, d, Q, LAM, P, PW, t):
     if optimizer < ADAM or t == 0:
         return math.nan
     eps = P[6][lane]
-    bc2s = math.sqrt(1.0 - PW[1][lane]) if optimizer == ADAM else 1.0
     out = -math.inf
     for i in range(d):
-        root = math.sqrt(Q[i, lane])
-        den = (root / bc2s if optimizer == ADAM else root) + eps
+        den = adaptive.denominator(optimizer, Q[i, lane], PW[1][lane], eps)
         r = LAM[i, lane] / den
         if math.isnan(r):
             return r

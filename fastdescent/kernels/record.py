@@ -14,9 +14,9 @@ It returns the number of rows written (the outputs hold at least steps // every 
 - ``quadratic``: the semantics of ``lanes_loss.run_tile`` (stop on the loss gap; at
   t = 0, B, 2B, ... a noiseless run at constant eta zeroes coordinates with
   w_i^2 <= FLOOR, after the row of that state is written).
-- ``landscape``: those of ``block.block_noisy`` (the stop rules on w_t before the update;
-  gradient noise sigma xi_t; a noisy run's settling after max_steps is not a step of the
-  run and is not recorded).
+- ``landscape``: those of ``block.block_noisy`` / ``block_adaptive`` (the stop rules on
+  w_t before the update; gradient noise sigma xi_t; a noisy run's settling after
+  max_steps is not a step of the run and is not recorded).
 - ``linreg``: those of ``minibatch.run_tile`` on one lane (the same batch, batch sums,
   product and step); loss is the mean squared error (1/n)|y - X w_t|^2 (the sweep's
   loss0 / final_loss), grad_norm the full-batch gradient's norm, w = w_hat + V z.
@@ -35,7 +35,7 @@ from ..rng import STREAM_NOISE, normal_pair
 from ..schedules import at
 from . import dispatch
 from .batches import REPLACEMENT, batch
-from .block import advance_noisy
+from .block import advance_adaptive, advance_noisy
 from .lanes_loss import _loss, _noise, _update, adaptive_update
 from .minibatch import SB, _step, batch_sums, mse, rotated_noise
 
@@ -115,11 +115,13 @@ def quadratic(optimizer, eta, beta, beta2, eps, sigma, seed, lam, start, sf, flo
 
 
 @jit
-def landscape(problem, optimizer, eta, beta, x0, y0, sigma, seed, two, c, sf, steps, gtol2, r2,
-              every, out_t, out_f, out_g, out_e, out_w):  # fmt: skip
+def landscape(problem, optimizer, eta, beta, beta2, eps, x0, y0, sigma, seed, two, c, sf, steps,
+              gtol2, r2, every, out_t, out_f, out_g, out_e, out_w):  # fmt: skip
     """A landscape's trajectory (module docstring); two: a 2-D problem (1-D: y = 0 and no
-    noise on it); out_w (rows, 2): x, y."""
+    noise on it); out_w (rows, 2): x, y; beta2, eps: the adaptive optimizers'
+    (``block.advance_adaptive``, the operations of ``block.block_adaptive``)."""
     x, y, vx, vy = x0, y0, 0.0, 0.0
+    qx, qy, p1, p2 = 0.0, 0.0, 1.0, 1.0
     noisy = sigma != 0.0
     k = 0
     t = 0
@@ -145,10 +147,16 @@ def landscape(problem, optimizer, eta, beta, x0, y0, sigma, seed, two, c, sf, st
             zx, zy = normal_pair(seed, STREAM_NOISE, t)
             if not two:
                 zy = 0.0
-        x, y, vx, vy = advance_noisy(
-            problem, optimizer, x, y, vx, vy, gx, gy, eta * at(sf, t), beta, c, sigma * zx,
-            sigma * zy, noisy,
-        )  # fmt: skip
+        if optimizer >= ADAM:
+            x, y, vx, vy, qx, qy, p1, p2 = advance_adaptive(
+                problem, optimizer, x, y, vx, vy, qx, qy, p1, p2, gx, gy, eta * at(sf, t), beta,
+                beta2, eps, sigma * zx, sigma * zy, noisy,
+            )  # fmt: skip
+        else:
+            x, y, vx, vy = advance_noisy(
+                problem, optimizer, x, y, vx, vy, gx, gy, eta * at(sf, t), beta, c, sigma * zx,
+                sigma * zy, noisy,
+            )  # fmt: skip
         t += 1
 
 
