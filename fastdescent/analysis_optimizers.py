@@ -1,7 +1,7 @@
 """Comparing optimizers across sweeps on quadratics: the best steps to the tolerance per
-kappa, theory's steps at the optimal tuning, and Adam's hyperparameter maps. Pure NumPy /
-pandas; ``fastdescent.plots_optimizers`` draws the tables and ``scripts/optimizers.py`` is
-the command line.
+kappa, theory's steps at the optimal tuning, and Adam's hyperparameter maps (on quadratics
+and on landscapes, ``map_table``). Pure NumPy / pandas; ``fastdescent.plots_optimizers``
+draws the tables and ``scripts/optimizers.py`` is the command line.
 
 Input: the rows of one sweep each (``fastdescent.load``), with columns ``status``,
 ``steps``, ``loss0``, ``final_loss``, ``lambda_min``, ``lambda_max`` and the sweep's axes
@@ -172,27 +172,39 @@ def edge_ratio(df: pd.DataFrame, optimizer: str) -> np.ndarray:
     return df["precond_sharpness"].to_numpy(np.float64) / edge
 
 
-def map_table(df, x, y, value, kappa=None, optimizer=None) -> pd.DataFrame:
+def map_table(df, x, y, value, kappa=None, optimizer=None, f_min=None) -> pd.DataFrame:
     """A hyperparameter map of one sweep: rows ``y`` values, columns ``x`` values
-    (ascending), at the condition number ``kappa`` (the grid value nearest in log; None:
-    the sweep must have one). ``value``: "log_loss" = log10(final_loss / loss0) (-inf
-    where the run reached 0, +inf where it diverged or overflowed), "steps" (the steps
-    of converged runs, NaN elsewhere) or "edge" (``edge_ratio`` of the runs that ran out
-    of steps, status max_steps, NaN elsewhere; needs ``optimizer``). Every other axis
-    must be single-valued; the table's ``attrs`` hold kappa and the row count."""
-    d = df.assign(kappa=kappa_of(df))
-    kappas = np.unique(d["kappa"])
-    if kappa is None and len(kappas) > 1:
-        raise ValueError(f"the sweep has {len(kappas)} condition numbers: choose one")
-    k = kappas[np.argmin(np.abs(np.log(kappas) - np.log(kappa or kappas[0])))]
-    d = d[d["kappa"] == k]
-    others = [a for a in HYPER if a in d and a not in (x, y, "eta") and d[a].nunique() > 1]
+    (ascending). On a quadratic (rows with ``lambda_max``) at the condition number
+    ``kappa`` (the grid value nearest in log; None: the sweep must have one); a landscape
+    sweep has no kappa (``attrs["kappa"]`` NaN). ``value``: "log_loss" = log10(final_loss
+    / loss0), or log10(final_loss - f_min) when ``f_min`` is given (a landscape's lowest
+    listed minimum; -inf where the run reached it, +inf where it diverged, overflowed or
+    left the radius: status diverged or escaped), "steps" (the steps of converged runs,
+    NaN elsewhere) or "edge" (``edge_ratio`` of the runs that ran out of steps, status
+    max_steps, NaN elsewhere; needs ``optimizer``). Every other axis (the start point
+    x0, y0 too) must be single-valued; the table's ``attrs`` hold kappa and the row
+    count."""
+    if "lambda_max" in df:
+        d = df.assign(kappa=kappa_of(df))
+        kappas = np.unique(d["kappa"])
+        if kappa is None and len(kappas) > 1:
+            raise ValueError(f"the sweep has {len(kappas)} condition numbers: choose one")
+        k = kappas[np.argmin(np.abs(np.log(kappas) - np.log(kappa or kappas[0])))]
+        d = d[d["kappa"] == k]
+    else:
+        d, k = df, np.nan
+    axes = (*HYPER, "x0", "y0")
+    others = [a for a in axes if a in d and a not in (x, y, "eta") and d[a].nunique() > 1]
     if others:
         raise ValueError(f"{', '.join(others)} also vary: a map needs one value of each")
+    left = d["status"].isin(("diverged", "escaped"))
     if value == "log_loss":
-        with np.errstate(divide="ignore"):
-            v = np.log10(d["final_loss"] / d["loss0"])
-        v = v.where(d["status"] != "diverged", np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if f_min is None:
+                v = np.log10(d["final_loss"] / d["loss0"])
+            else:  # rounding may put a run a hair below the minimum's listed value
+                v = np.log10(np.maximum(d["final_loss"] - f_min, 0.0))
+        v = v.where(~left & np.isfinite(d["final_loss"]), np.inf)
     elif value == "steps":
         v = d["steps"].where(d["status"] == "converged").astype(np.float64)
     elif value == "edge":

@@ -6,21 +6,24 @@ tables of ``fastdescent.analysis_optimizers``. Sizes and fonts as ``fastdescent.
   (log-log), one line with markers per sweep; theory's steps at the optimal tuning dashed
   for gd, heavy ball and Nesterov; a kappa where no run reached the tolerance is an open
   marker pinned at the step budget.
-- ``hyper_maps``: one sweep's map over (eta, y) (y = beta1, or 1 - beta2 on a log axis): the
-  final loss log10(f / f0) and the steps to the tolerance, each with a colour bar; diverged
-  cells grey, runs that stalled at their stability edge (precond_sharpness within 0.8 to
-  1.4 times ``theory.adaptive_edge``, the README's measured band) dotted.
+- ``hyper_maps``: one sweep's map over (eta, y) (y = beta1, or 1 - beta2 on a log axis),
+  on a quadratic or a landscape: right, the steps to convergence of the runs that
+  converged; left, where the others ended (log10 of the final loss over f0, or of
+  f - f_min on a landscape), on a scale of their own, the converged cells one flat
+  colour; diverged cells grey; runs that stalled at their stability edge
+  (precond_sharpness within 0.8 to 1.4 times ``theory.adaptive_edge``, the README's
+  measured band, ``EDGE_BAND``) dotted.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import LogNorm, Normalize
+from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 
 from .plots import SMALL, WIDTH
 
@@ -44,8 +47,14 @@ COLOURS = {
 }
 MARKERS = {"gd": "o", "heavy_ball": "s", "nesterov": "D", "adam": "^", "rmsprop": "v"}
 LAWS = {"gd": "≈ κ", "heavy_ball": "≈ √κ", "nesterov": "≈ √κ"}
-DIVERGED = "#bdbdbd"
+DIVERGED = "#969696"
 NOT_CONVERGED = "#f0f0f0"
+CONVERGED = "#c6dbef"  # the left panel's converged cells: none of LOSS_CMAP's colours
+#: the left panel's loss scale: YlOrRd without its near-white end (which the pale grey of
+#: "did not reach tol" would resemble)
+LOSS_CMAP = ListedColormap(colormaps["YlOrRd"](np.linspace(0.15, 1.0, 256)))
+#: precond_sharpness / adaptive_edge of a run marked as stalled at its edge (README's band)
+EDGE_BAND = (0.8, 1.4)
 
 
 def steps_vs_kappa(series, laws, tol, budget, problem=""):
@@ -95,50 +104,65 @@ def _edges(centres, log):
     return np.exp(e) if log else e
 
 
-def hyper_maps(loss, steps, edge, y, title, tol):
-    """Two panels over (eta, ``y``): ``loss`` = ``map_table(..., "log_loss")`` (coloured
-    from log10(tol) up: a converged run stops anywhere below tol), ``steps`` =
-    ``map_table(..., "steps")``, ``edge`` = ``map_table(..., "edge")`` (precond_sharpness
-    / adaptive_edge of runs that ran out of steps, NaN elsewhere); ``y``: "beta" (beta1,
-    linear) or "beta2" (drawn on a log axis of 1 - beta2, beta2 growing upwards, ticks
-    labelled in beta2). ``title``: the figure's title; ``tol``: the sweep's tolerance."""
+def hyper_maps(loss, steps, edge, y, title, tol, loss_label=None, reached=None, left=None):
+    """Two panels over (eta, ``y``), complementary: the right one says how fast the runs
+    that converged got there, the left one where the others ended.
+
+    - left: ``loss`` = ``map_table(..., "log_loss")`` of the runs that did not converge,
+      on a colour scale spanning their values only (integer bounds); the converged cells
+      (finite ``steps``) one flat colour, diverged cells grey. (A converged run stops as
+      soon as it is below the tolerance, so its final loss says nothing more: a shared
+      scale would spend most of the map on one colour.)
+    - right: ``steps`` = ``map_table(..., "steps")`` on a log scale.
+    - both: the runs that ran out of steps at their stability edge dotted, ``edge`` =
+      ``map_table(..., "edge")`` (precond_sharpness / adaptive_edge) within ``EDGE_BAND``.
+
+    ``y``: "beta" (beta1, linear) or "beta2" (drawn on a log axis of 1 - beta2, beta2
+    growing upwards, ticks labelled in beta2). ``title``: the figure's title; ``tol``: the
+    quadratic's tolerance (for the default labels); ``loss_label``: the left colour bar's
+    label (default log10 of final loss / f0); ``reached``: what converging means, as in
+    "steps to reach ..." (default "f ≤ tol · f₀"); ``left``: the legend's name for grey
+    cells (default "diverged")."""
+    loss_label = loss_label or "log₁₀ (final loss / f₀)"
+    reached = reached or f"f ≤ {tol:g} · f₀"
     x = loss.columns.to_numpy(np.float64)
     yv = loss.index.to_numpy(np.float64)
     ylog = y == "beta2"
     yy = 1.0 - yv if ylog else yv
     order = np.argsort(yy)
     xe, ye = _edges(x, True), _edges(yy[order], ylog)
-    fig = Figure(figsize=(WIDTH, 3.6), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 3.9), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     v = loss.to_numpy(np.float64)[order]
-    div = np.isposinf(v)
-    finite = v[np.isfinite(v)]
-    lo = np.log10(tol)
-    hi = max(np.max(finite), lo + 1) if finite.size else lo + 1
-    vv = np.clip(np.where(np.isfinite(v), v, lo), lo, hi)
-    ax = axes[0]
-    mesh = ax.pcolormesh(xe, ye, np.ma.masked_where(div, vv), cmap=colormaps["viridis"],
-                         norm=Normalize(lo, hi), rasterized=True)  # fmt: skip
-    ax.pcolormesh(xe, ye, np.ma.masked_where(~div, np.ones_like(v)), cmap=_grey(DIVERGED),
-                  rasterized=True)  # fmt: skip
-    bar = fig.colorbar(mesh, ax=ax, label="log₁₀ (final loss / f₀)", pad=0.01)
-    bar.ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: f"≤ {v:g}" if v <= lo else f"{v:g}")
-    )
     s = steps.reindex(index=loss.index, columns=loss.columns).to_numpy(np.float64)[order]
-    ax = axes[1]
     ok = np.isfinite(s)
+    div = np.isposinf(v) & ~ok
+    rest = ~ok & ~div & ~np.isnan(v)  # ran out of steps: -inf (at the minimum) is finite
+    finite = v[rest & np.isfinite(v)]
+    if finite.size:
+        lo, hi = np.floor(finite.min()), np.ceil(finite.max())
+    else:
+        lo = hi = np.floor(np.log10(tol))
+    hi = max(hi, lo + 1)
+    ax = axes[0]
+    mesh = ax.pcolormesh(xe, ye, np.ma.masked_where(~rest, np.clip(v, lo, hi)),
+                         cmap=LOSS_CMAP, norm=Normalize(lo, hi),
+                         rasterized=True)  # fmt: skip
+    _flat(ax, xe, ye, ok, CONVERGED)
+    _flat(ax, xe, ye, div, DIVERGED)
+    bar = fig.colorbar(mesh, ax=ax, label=loss_label + "\nruns that did not converge",
+                       pad=0.01)  # fmt: skip
+    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    ax = axes[1]
     if ok.any():
         norm = LogNorm(max(1.0, np.nanmin(s)), max(np.nanmax(s), np.nanmin(s) * 10))
         mesh = ax.pcolormesh(xe, ye, np.ma.masked_invalid(s), cmap=colormaps["magma_r"],
                              norm=norm, rasterized=True)  # fmt: skip
-        fig.colorbar(mesh, ax=ax, label="steps to reach tol", pad=0.01)
-    ax.pcolormesh(xe, ye, np.ma.masked_where(ok | div, np.ones_like(s)),
-                  cmap=_grey(NOT_CONVERGED), rasterized=True)  # fmt: skip
-    ax.pcolormesh(xe, ye, np.ma.masked_where(~div, np.ones_like(s)), cmap=_grey(DIVERGED),
-                  rasterized=True)  # fmt: skip
+        fig.colorbar(mesh, ax=ax, label=f"steps to reach {reached}", pad=0.01)
+    _flat(ax, xe, ye, ~ok & ~div, NOT_CONVERGED)
+    _flat(ax, xe, ye, div, DIVERGED)
     e = edge.reindex(index=loss.index, columns=loss.columns).to_numpy(np.float64)[order]
-    at_edge = (e >= 0.8) & (e <= 1.4)
+    at_edge = (e >= EDGE_BAND[0]) & (e <= EDGE_BAND[1])
     gx, gy = np.meshgrid(x, yy[order])
     for ax in axes:
         ax.plot(gx[at_edge], gy[at_edge], ls="none", marker=".", ms=2.5, color="white",
@@ -154,16 +178,23 @@ def hyper_maps(loss, steps, edge, y, title, tol):
     axes[0].set_ylabel("β₂  (memory ≈ 1/(1 − β₂) steps)" if ylog else "β₁ (momentum)")
     dot = dict(ls="none", marker=".", ms=7, color="white", mec="black")
     handles = [
-        Patch(fc=DIVERGED, label="diverged"),
-        Patch(fc=NOT_CONVERGED, ec="0.7", label="did not reach tol"),
+        Patch(fc=CONVERGED, ec="0.7", label=f"reached {reached}"),
+        Patch(fc=NOT_CONVERGED, ec="0.7", label="did not"),
+        Patch(fc=DIVERGED, label=left or "diverged"),
         Line2D([], [], **dot, label="stalled at its stability edge (a ≈ a*)"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=SMALL)
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=SMALL,
+               handlelength=1.2, columnspacing=1.0)  # fmt: skip
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def _grey(colour):
-    from matplotlib.colors import ListedColormap
+def _flat(ax, xe, ye, mask, colour):
+    """Paint the cells where ``mask`` holds in one colour."""
+    if mask.any():
+        ax.pcolormesh(xe, ye, np.ma.masked_where(~mask, np.ones(mask.shape)), cmap=_grey(colour),
+                      rasterized=True)  # fmt: skip
 
+
+def _grey(colour):
     return ListedColormap([colour])

@@ -1,26 +1,32 @@
 """Compare optimizers across sweeps on quadratics: the best steps to the tolerance per
-condition number, against theory at the optimal tuning; and Adam's hyperparameter maps.
+condition number, against theory at the optimal tuning; and Adam's (or RMSProp's)
+hyperparameter maps, on quadratics and on any landscape.
 
-Each DIR is one sweep (one optimizer) on ``problem = "quadratic"``, all with the same
-``stop.tol``. Figures (in FIGDIR, default results/figures/optimizers/):
+Each DIR is one sweep (one optimizer), on ``problem = "quadratic"`` (all with the same
+``stop.tol``) or, for maps only, on a landscape (Adam or RMSProp; ``rosenbrock``, ...).
+Figures (in FIGDIR, default results/figures/optimizers/):
 
-- steps_vs_kappa: for every sweep with two or more condition numbers, the best run on its
-  grid per kappa: the fewest steps among the runs that reached f <= tol * f0 (an open
-  marker at the budget where none did); dashed, theory's steps at the optimal tuning for
-  gd, heavy ball and Nesterov (``analysis_optimizers.optimal_steps``: the exact loss
-  curve, not only ln tol / (2 ln rho*)).
-- maps_NAME: for an Adam or RMSProp sweep over lr and one of beta (beta1) or beta2, at one
-  kappa (--kappa, nearest on the grid; default the sweep's only one): log10(final loss /
-  f0) and the steps to tol over the grid, with the runs that stalled at their stability
+- steps_vs_kappa: for every quadratic sweep with two or more condition numbers, the best
+  run on its grid per kappa: the fewest steps among the runs that reached f <= tol * f0
+  (an open marker at the budget where none did); dashed, theory's steps at the optimal
+  tuning for gd, heavy ball and Nesterov (``analysis_optimizers.optimal_steps``: the
+  exact loss curve, not only ln tol / (2 ln rho*)).
+- maps_NAME: for an Adam or RMSProp sweep over lr and one of beta (beta1) or beta2 (on a
+  quadratic at one kappa, --kappa, nearest on the grid; default the sweep's only one):
+  right, the steps to convergence of the runs that converged (quadratic: f <= tol * f0;
+  landscape: |grad f| <= grad_tol); left, where the other runs ended, log10(final loss /
+  f0) (landscape: log10(f - f_min), f_min the lowest listed minimum); diverged runs grey
+  (landscape: those that left stop.radius too); the runs that stalled at their stability
   edge (precond_sharpness near theory.adaptive_edge) dotted.
 
-Prints a summary: per sweep, at a few condition numbers, the best steps (or the best
-final loss at the budget, when no run converged), theory's t* and the best run's
-hyperparameters.
+Prints a summary: per quadratic sweep, at a few condition numbers, the best steps (or the
+best final loss at the budget, when no run converged), theory's t* and the best run's
+hyperparameters; per map, how many runs converged, stalled at the edge, ran out of steps
+elsewhere or diverged, and the fastest run.
 
 The quadratics are diagonal (f = 1/2 sum_i lam_i w_i^2): Adam's and RMSProp's per-
 coordinate scaling sees the eigen-directions, so their steps hardly depend on kappa here;
-on a rotated ill-conditioned quadratic they would.
+on a rotated ill-conditioned quadratic they would (Rosenbrock's valley is one, locally).
 
     bash scripts/optimizers.sh      # the sweeps of scripts/sweeps/optimizers/, then this
     python scripts/optimizers.py results/optimizers/gd results/optimizers/adam ...
@@ -37,13 +43,17 @@ from fastdescent import _scripts
 from fastdescent import analysis_optimizers as ao
 from fastdescent import plots_optimizers as po
 from fastdescent._scripts import UserError
+from fastdescent.lane_engine import f_min
+from fastdescent.problems import get_problem
 
-AXES = ("lr", "beta", "beta2", "eps", "kappa", "sigma", "seed")
+AXES = ("lr", "beta", "beta2", "eps", "kappa", "sigma", "seed", "x0", "y0")
 COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "steps", "loss0", "final_loss"]
+LANDSCAPE_COLUMNS = ["eta", "status", "steps", "loss0", "final_loss"]
 ADAPTIVE = ("adam", "rmsprop", "adagrad")
 PROG = "optimizers.py"
 FIGDIR = "results/figures/optimizers"
 MAP_ROWS = 4  # a map needs at least this many beta (or beta2) values
+MAP_VALUES = ("log_loss", "steps", "edge")
 
 
 def _parser():
@@ -59,32 +69,41 @@ def _parser():
 
 
 def _check(spec):
-    name = spec.get("name", "?")
-    if spec.get("problem") != "quadratic":
-        raise UserError(f"sweep {name!r} is on {spec.get('problem')!r}; comparing optimizers "
-                        "needs sweeps on 'quadratic'")  # fmt: skip
-    if spec.get("optimizer") not in po.LABELS:
-        raise UserError(f"sweep {name!r}: unknown optimizer {spec.get('optimizer')!r}")
+    name, problem, opt = spec.get("name", "?"), spec.get("problem"), spec.get("optimizer")
+    if opt not in po.LABELS:
+        raise UserError(f"sweep {name!r}: unknown optimizer {opt!r}")
+    if problem != "quadratic" and opt not in ADAPTIVE:
+        raise UserError(f"sweep {name!r} is {opt} on {problem!r}: comparing optimizers needs "
+                        "sweeps on 'quadratic'; on a landscape it draws only the maps of "
+                        "adam / rmsprop sweeps")  # fmt: skip
     sigma = spec.get("axes", {}).get("sigma")
     if sigma and any(v != 0 for v in sigma.get("values", [sigma.get("start"), sigma.get("stop")])):
         raise UserError(f"sweep {name!r} has gradient noise (sigma); steps to a tolerance "
                         "need noiseless runs")  # fmt: skip
 
 
+def _quadratic(spec):
+    return spec["problem"] == "quadratic"
+
+
 def open_sweep(directory):
-    """(spec, rows) of one sweep; UserError for a missing, incomplete or foreign DIR or a
-    sweep that is not on a quadratic."""
+    """(spec, rows) of one sweep; UserError for a missing, incomplete or foreign DIR, or a
+    landscape sweep of an optimizer that has no maps (not Adam, RMSProp or Adagrad)."""
 
     def columns(spec, manifest):
         present = manifest.get("columns") or []
         extra = ["precond_sharpness"] if "precond_sharpness" in present else []
-        return [a for a in AXES if a in spec.get("axes", {})] + COLUMNS + extra
+        own = COLUMNS if _quadratic(spec) else LANDSCAPE_COLUMNS
+        return [a for a in AXES if a in spec.get("axes", {})] + own + extra
 
     return _scripts.read_sweep(directory, _check, columns)
 
 
 def _same_tol(sweeps):
-    tols = {spec["name"]: spec["stop"]["tol"] for _, spec, _ in sweeps}
+    """The quadratic sweeps' one tolerance (None without quadratic sweeps)."""
+    tols = {spec["name"]: spec["stop"]["tol"] for _, spec, _ in sweeps if _quadratic(spec)}
+    if not tols:
+        return None
     if len(set(tols.values())) > 1:
         listed = ", ".join(f"{n}: {t:g}" for n, t in tols.items())
         raise UserError(f"the sweeps have different tolerances ({listed}); steps to reach "
@@ -99,7 +118,18 @@ def _labels(sweeps):
 
 
 def _problem_text(spec, kappa):
-    """'f = x² + 100y²' for explicit 2-D lambdas, else 'f = 1/2 Σ λᵢwᵢ², κ = K'."""
+    """'f = x² + 100y²' for explicit 2-D lambdas, else 'f = 1/2 Σ λᵢwᵢ², κ = K'; on a
+    landscape its name (Rosenbrock's formula) and start point."""
+    if not _quadratic(spec):
+        p = spec["problem_params"]
+        text = spec["problem"]
+        if text == "rosenbrock":
+            a, b = p.get("a", 1.0), p.get("b", 100.0)
+            text = f"({a:g} − x)² + {b:g}(y − x²)²"
+        start = p.get("start")
+        if start and not any(x in spec.get("axes", {}) for x in ("x0", "y0")):
+            text += f" from ({', '.join(f'{v:g}' for v in start)})"
+        return text
     lam = spec["problem_params"].get("lambdas")
     if lam and len(lam) == 2:
         a, b = (f"{v / 2:g}" if v != 2 else "" for v in lam)
@@ -146,18 +176,73 @@ def summary(sweeps, bests, tol):
     return pd.DataFrame(rows).to_string(index=False)
 
 
+def _maps(args, spec, df, tol):
+    """(figure, stem, counts) of an adaptive sweep over lr and beta or beta2, or None when
+    the sweep is not such a map; counts: the ``map_summary`` row."""
+    opt, name = spec["optimizer"], spec["name"]
+    if opt not in ADAPTIVE:
+        return None
+    ys = _varying(df, ("beta", "beta2"))
+    if not _varying(df, ("lr",)) or len(ys) != 1 or _varying(df, ("eps",)):
+        return None  # not a 2-D map: drawn in steps_vs_kappa only
+    if df[ys[0]].nunique() < MAP_ROWS:
+        return None  # a few betas (the kappa sweeps'): not a map
+    if _quadratic(spec):
+        k = args.kappa
+        if k is None and ao.kappa_of(df).min() != ao.kappa_of(df).max():
+            k = 100.0  # the ravine's, nearest on the grid
+        fmin, labels = None, {}
+        reached = f"tol {tol:g}"
+    else:
+        k, stop = None, spec["stop"]
+        fmin = f_min(get_problem(spec["problem"]), spec["problem_params"])
+        labels = {"loss_label": "log₁₀ (f − f_min) at the end" if fmin else "log₁₀ f at the end",
+                  "reached": f"|∇f| ≤ {stop['grad_tol']:g}",
+                  "left": f"diverged (left radius {stop['radius']:g})"}  # fmt: skip
+        reached = labels["reached"]
+    try:
+        maps = [ao.map_table(df, "lr", ys[0], v, k, opt, fmin) for v in MAP_VALUES]
+    except ValueError as exc:
+        raise UserError(f"sweep {name!r}: {exc}") from None
+    kappa = maps[0].attrs["kappa"]
+    title = f"{po.LABELS[opt]} on {_problem_text(spec, kappa)}: "
+    run = f"sweep '{name}', {spec['steps']} steps, {reached}"
+    title += run if len(title + run) <= 80 else "\n" + run
+    fig = po.hyper_maps(*maps, ys[0], title, tol or 1.0, **labels)
+    return fig, f"maps_{name}", _map_counts(spec, maps, ys[0])
+
+
+def _map_counts(spec, maps, y):
+    """One ``map_summary`` row: the cells' outcomes and the fastest converged run."""
+    loss, steps, edge = (m.to_numpy(np.float64) for m in maps)
+    ok = np.isfinite(steps)
+    div = np.isposinf(loss) & ~ok
+    lo, hi = po.EDGE_BAND
+    stalled = int(((edge >= lo) & (edge <= hi)).sum())
+    row = {"map": spec["name"], "cells": ok.size, "converged": int(ok.sum()),
+           "at edge": stalled, "ran out elsewhere": int((~ok & ~div).sum()) - stalled,
+           "diverged": int(div.sum()), "fastest": ""}  # fmt: skip
+    if ok.any():  # ties in steps go to the smaller final loss, as in best_per_kappa
+        fewest = np.where(ok, steps, np.inf) == np.nanmin(steps)
+        i, j = np.unravel_index(np.argmin(np.where(fewest, loss, np.inf)), steps.shape)
+        row["fastest"] = (f"{int(steps[i, j])} steps at lr {maps[1].columns[j]:.3g}, "
+                          f"{y} {maps[1].index[i]:.6g}")  # fmt: skip
+    return row
+
+
 def make(args, sweeps):
     """[(figure, stem)] and the summary text of the opened ``sweeps`` [(dir, spec, df)]."""
     tol = _same_tol(sweeps)
-    bests = [ao.best_per_kappa(df) for _, _, df in sweeps]
+    quad = [sw for sw in sweeps if _quadratic(sw[1])]
+    bests = [ao.best_per_kappa(df) for _, _, df in quad]
     figures = []
     many = [i for i, best in enumerate(bests) if len(best) > 1]  # two or more kappas
-    labels = _labels([sweeps[i] for i in many])
+    labels = _labels([quad[i] for i in many])
     pairs = zip(labels, many, strict=True)
-    curves = [(label, sweeps[i][1]["optimizer"], bests[i]) for label, i in pairs]
+    curves = [(label, quad[i][1]["optimizer"], bests[i]) for label, i in pairs]
     if curves:
         laws = {}
-        for _, spec, _ in sweeps:
+        for _, spec, _ in quad:
             opt = spec["optimizer"]
             if opt in ao.THEORY_OPTIMIZERS and opt not in laws:
                 k = np.concatenate([b["kappa"] for _, o, b in curves if o == opt] or [[]])
@@ -165,34 +250,24 @@ def make(args, sweeps):
                     k = np.geomspace(k.min(), k.max(), 97)
                     lam, start = ao.spectrum(spec["problem_params"], k)
                     laws[opt] = (k, ao.optimal_steps(opt, lam, start, tol))
-        budget = max(spec["steps"] for _, spec, _ in sweeps)
-        problems = {_spectrum_text(sweeps[i][1]) for i in many}
+        budget = max(spec["steps"] for _, spec, _ in quad)
+        problems = {_spectrum_text(quad[i][1]) for i in many}
         fig = po.steps_vs_kappa(curves, laws, tol, budget, "; ".join(sorted(problems)))
         figures.append((fig, "steps_vs_kappa"))
+    counts = []
     for _, spec, df in sweeps:
-        opt, name = spec["optimizer"], spec["name"]
-        if opt not in ADAPTIVE:
-            continue
-        ys = _varying(df, ("beta", "beta2"))
-        if not _varying(df, ("lr",)) or len(ys) != 1 or _varying(df, ("eps",)):
-            continue  # not a 2-D map: drawn in steps_vs_kappa only
-        if df[ys[0]].nunique() < MAP_ROWS:
-            continue  # a few betas (the kappa sweeps'): not a map
-        k = args.kappa
-        if k is None and ao.kappa_of(df).min() != ao.kappa_of(df).max():
-            k = 100.0  # the ravine's, nearest on the grid
-        try:
-            maps = [ao.map_table(df, "lr", ys[0], v, k, opt) for v in ("log_loss", "steps", "edge")]
-        except ValueError as exc:
-            raise UserError(f"sweep {name!r}: {exc}") from None
-        kappa = maps[0].attrs["kappa"]
-        title = (f"{po.LABELS[opt]} on {_problem_text(spec, kappa)}: sweep '{name}', "
-                 f"{spec['steps']} steps, tol {tol:g}")  # fmt: skip
-        figures.append((po.hyper_maps(*maps, ys[0], title, tol), f"maps_{name}"))
+        drawn = _maps(args, spec, df, tol)
+        if drawn is not None:
+            figures.append(drawn[:2])
+            counts.append(drawn[2])
     if not figures:
-        raise UserError("nothing to draw: no sweep has two or more condition numbers, nor is "
-                        "an Adam / RMSProp sweep over lr and beta or beta2")  # fmt: skip
-    return figures, summary(sweeps, bests, tol)
+        raise UserError("nothing to draw: no quadratic sweep has two or more condition "
+                        "numbers, nor is any an Adam / RMSProp sweep over lr and beta or "
+                        "beta2")  # fmt: skip
+    text = [summary(quad, bests, tol)] if quad else []
+    if counts:
+        text.append(pd.DataFrame(counts).to_string(index=False))
+    return figures, "\n\n".join(text)
 
 
 def main(argv=None):

@@ -5,7 +5,9 @@ docstring (gd: rho*^(2t); heavy ball and Nesterov's double roots: (1 + (1 -+ rho
 rho*^t) and against a slow loop of the update rules; the engine's run at exactly theory's
 tuning takes exactly those steps; the best-per-kappa and map tables against hand-built
 frames; Adam's scale-free step (its steps do not depend on kappa from equal starts); the
-command line end to end on tiny sweeps and its error messages.
+command line end to end on tiny sweeps (quadratics, and Adam / RMSProp maps on Rosenbrock:
+the stalled-at-the-edge marks against precond_sharpness / adaptive_edge) and its error
+messages.
 """
 
 from __future__ import annotations
@@ -178,6 +180,52 @@ def test_map_table_and_edge_ratio_by_hand():
                      "beta", "steps")  # fmt: skip
 
 
+def test_map_table_on_a_landscape_by_hand():
+    """No kappa on a landscape; log_loss is log10(f - f_min); diverged and escaped (left
+    the radius) are +inf; a run a hair below f_min (rounding) is -inf, not NaN; a varying
+    start point refuses the map."""
+    rows = [{"lr": lr, "eta": lr, "beta": b, "loss0": 4.0, "status": "max_steps",
+             "steps": 50, "final_loss": -1.0 + 10.0**-lr_i, "precond_sharpness": 2.0}
+            for lr_i, lr in enumerate((0.1, 1.0)) for b in (0.0, 0.5)]  # fmt: skip
+    df = pd.DataFrame(rows)
+    df.loc[1, ["status", "steps"]] = ["converged", 20]
+    df.loc[2, ["status", "final_loss"]] = ["escaped", -0.5]
+    df.loc[3, ["status", "final_loss"]] = ["max_steps", -1.0 - 1e-15]
+    loss = ao.map_table(df, "lr", "beta", "log_loss", f_min=-1.0)
+    assert np.isnan(loss.attrs["kappa"]) and loss.attrs["n"] == 4
+    assert loss.loc[0.0, 0.1] == pytest.approx(0.0) and loss.loc[0.5, 0.1] == pytest.approx(0.0)
+    assert np.isposinf(loss.loc[0.0, 1.0]) and np.isneginf(loss.loc[0.5, 1.0])
+    steps = ao.map_table(df, "lr", "beta", "steps")
+    assert steps.loc[0.5, 0.1] == 20 and steps.isna().sum().sum() == 3
+    edge = ao.map_table(df, "lr", "beta", "edge", optimizer="rmsprop")
+    # RMSProp's edge 2 (1 + mu) / eta: 20 at (0.1, 0), 3 at (1.0, 0.5); escaped: NaN
+    assert edge.loc[0.0, 0.1] == pytest.approx(0.1) and edge.loc[0.5, 1.0] == pytest.approx(2 / 3)
+    assert np.isnan(edge.loc[0.0, 1.0]) and np.isnan(edge.loc[0.5, 0.1])
+    with pytest.raises(ValueError, match="x0 also vary"):
+        ao.map_table(pd.concat([df.assign(x0=0.0), df.assign(x0=1.0)]), "lr", "beta", "steps")
+
+
+def test_hyper_maps_loss_scale_spans_the_runs_that_did_not_converge():
+    """The left panel's colour scale is that of the runs that ran out of steps (integer
+    bounds), not pinned at the tolerance by the converged ones, which are one flat colour."""
+    from fastdescent import plots_optimizers as po
+
+    lr, beta = [0.01, 0.1, 1.0], [0.0, 0.5, 0.9]
+    loss = pd.DataFrame(-6.5, index=beta, columns=lr)
+    loss.loc[0.0, 1.0], loss.loc[0.5, 1.0], loss.loc[0.9, 0.01] = -3.2, 0.4, np.inf
+    steps = pd.DataFrame(40.0, index=beta, columns=lr)
+    steps.loc[0.0, 1.0] = steps.loc[0.5, 1.0] = steps.loc[0.9, 0.01] = np.nan
+    edge = pd.DataFrame(np.nan, index=beta, columns=lr)
+    edge.loc[0.0, 1.0] = 1.1
+    fig = po.hyper_maps(loss, steps, edge, "beta", "t", TOL)
+    left = fig.axes[0]
+    mesh = left.collections[0]
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (-4.0, 1.0)
+    assert int((~np.ma.getmaskarray(mesh.get_array())).sum()) == 2  # the two ran out
+    dots = [line for line in left.lines if line.get_marker() == "."]
+    assert len(dots) == 1 and list(dots[0].get_xdata()) == [1.0]
+
+
 def test_adam_steps_do_not_depend_on_kappa_from_equal_starts(tmp_path):
     """Adam's step is scale-free per coordinate: from w0 = (1, 1) on diag(1, kappa) both
     coordinates follow one path whatever kappa, so f / f0 = w(t)^2 and the status and steps
@@ -261,6 +309,7 @@ def test_cli_errors(sweeps, tmp_path, capsys):
                      "axes": {"lr": {"values": [1e-3]}}}, out=land, progress=False)  # fmt: skip
     err = _error(capsys, land)
     assert "'rosenbrock'" in err and "needs sweeps on 'quadratic'" in err
+    assert "only the maps of adam / rmsprop sweeps" in err
     other = _run(tmp_path, "loose", "gd", {"lr": {"values": [1.0], "relative_to": "lambda_max"},
                  "kappa": {"values": [1.0, 10.0]}}, tol=1e-3)  # fmt: skip
     err = _error(capsys, sweeps["gd"], other)
@@ -269,3 +318,84 @@ def test_cli_errors(sweeps, tmp_path, capsys):
     single = _run(tmp_path, "single", "gd", {"lr": {"values": [0.5, 1.0],
                   "relative_to": "lambda_max"}}, params={"lambdas": [2.0, 200.0]})  # fmt: skip
     assert "nothing to draw" in _error(capsys, single)
+
+
+def _landscape(tmp_path, name, optimizer, axes, steps=400, stop=None):
+    spec = {"name": name, "problem": "rosenbrock", "optimizer": optimizer, "steps": steps,
+            "stop": stop or {"grad_tol": 1e-6, "radius": 10.0}, "axes": axes}  # fmt: skip
+    out = tmp_path / name
+    fastdescent.run(spec, out=out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rosenbrock(tmp_path_factory):
+    """Adam over (lr, beta1) and RMSProp over (lr, alpha = beta2) on Rosenbrock from
+    (-1, 1): a few values each, spanning converged, stalled and diverged runs."""
+    tmp = tmp_path_factory.mktemp("rosenbrock")
+    lr = {"values": [1e-3, 0.01, 0.1, 0.75, 3.0, 10.0]}
+    return {
+        "adam": _landscape(tmp, "rosen_adam", "adam",
+                           {"lr": lr, "beta": {"values": [0.0, 0.5, 0.93, 0.96]}}, steps=1200),
+        "rmsprop": _landscape(tmp, "rosen_rms", "rmsprop",
+                              {"lr": lr, "beta2": {"values": [0.5, 0.9, 0.99, 0.999]}}),
+    }  # fmt: skip
+
+
+def _map_rows(out):
+    """{map name: its row of the printed map summary}."""
+    lines = next(b for b in out.split("\n\n") if b.split()[:2] == ["map", "cells"]).splitlines()
+    rows = [line.split() for line in lines[1:]]
+    return {r[0]: [int(v) for v in r[1:6]] for r in rows if len(r) > 5 and r[1].isdigit()}
+
+
+def test_cli_draws_landscape_maps_and_marks_the_stalled_runs(rosenbrock, tmp_path, capsys):
+    """Maps only (no quadratic sweep: no steps_vs_kappa); the printed counts and the dots
+    are the runs with status max_steps whose precond_sharpness / adaptive_edge lies in
+    the band, recomputed here from the rows."""
+    from fastdescent import plots_optimizers as po
+
+    figs = tmp_path / "figs"
+    assert _main(*rosenbrock.values(), "--out", figs) == 0
+    out = capsys.readouterr().out
+    assert not (figs / "steps_vs_kappa.png").exists() and "theory t*" not in out
+    rows = _map_rows(out)
+    for opt, name in (("adam", "rosen_adam"), ("rmsprop", "rosen_rms")):
+        image = matplotlib.image.imread(figs / f"maps_{name}.png")
+        assert image.shape[0] > 300 and image.shape[1] > 600
+        df = fastdescent.load(rosenbrock[opt])
+        beta = df["beta"].to_numpy() if "beta" in df else 0.0
+        ratio = df["precond_sharpness"] / theory.adaptive_edge(opt, df["eta"], beta)
+        lo, hi = po.EDGE_BAND
+        stalled = (df["status"] == "max_steps") & (ratio >= lo) & (ratio <= hi)
+        counts = df["status"].value_counts()
+        left = counts.get("diverged", 0) + counts.get("escaped", 0)
+        assert rows[name] == [len(df), counts.get("converged", 0), int(stalled.sum()),
+                              counts.get("max_steps", 0) - int(stalled.sum()), left]  # fmt: skip
+        edge = ao.map_table(df, "lr", "beta" if opt == "adam" else "beta2", "edge",
+                            optimizer=opt)  # fmt: skip
+        assert int(((edge >= lo) & (edge <= hi)).sum().sum()) == stalled.sum()
+    adam = rows["rosen_adam"]
+    # the grid spans all three outcomes, and some runs ran out of steps at the edge
+    assert adam[1] > 0 and adam[2] > 0 and adam[4] > 0, adam
+
+
+def test_cli_mixes_quadratic_and_landscape_sweeps(sweeps, rosenbrock, tmp_path, capsys):
+    """The tolerance check is among the quadratic sweeps only; both kinds of figure."""
+    figs = tmp_path / "figs"
+    assert _main(sweeps["gd"], sweeps["ravine"], rosenbrock["adam"], "--out", figs) == 0
+    out = capsys.readouterr().out
+    for stem in ("steps_vs_kappa", "maps_ravine", "maps_rosen_adam"):
+        assert (figs / f"{stem}.png").exists(), stem
+    assert "theory t*" in out and set(_map_rows(out)) == {"ravine", "rosen_adam"}
+
+
+def test_cli_landscape_errors(rosenbrock, tmp_path, capsys):
+    start = _landscape(tmp_path, "starts", "adam", {
+        "lr": {"values": [1e-3, 1e-2]}, "beta": {"values": [0.0, 0.3, 0.6, 0.9]},
+        "x0": {"values": [-1.0, 0.0]}}, steps=10)  # fmt: skip
+    err = _error(capsys, start)
+    assert "'starts'" in err and "x0 also vary" in err
+    heavy = _landscape(tmp_path, "hb", "heavy_ball", {"lr": {"values": [1e-3]}}, steps=10)
+    err = _error(capsys, rosenbrock["adam"], heavy)
+    assert "'hb' is heavy_ball on 'rosenbrock'" in err and "adam / rmsprop" in err
