@@ -64,6 +64,23 @@ def _adaptive_summary(tr, config):
     for name in names[1:]:
         if name in per_step:
             tr.write_line(f"Adam / {name[8:]}: {adam / per_step[name]:.2f}x per trajectory-step")
+    for group, pair in (
+        ("w4-adam", ("test_w4_adam", "test_w4_heavy_ball_noisy_block", "test_w4_heavy_ball")),
+        ("w3-adam", ("test_w3_adam", "test_w3_heavy_ball")),
+    ):
+        ns = {}
+        for name in pair:
+            median, steps = _median(config, name), _extra(config, name, "trajectory_steps")
+            if median and steps:
+                ns[name] = 1e9 * median / steps
+        if pair[0] not in ns:
+            continue
+        tr.write_sep("-", f"adaptive|{group} (medians, this session)")
+        for name, value in ns.items():
+            tr.write_line(f"{name}: {value:.3f} ns per trajectory-step")
+        for name in pair[1:]:
+            if name in ns:
+                tr.write_line(f"Adam / {name[8:]}: {ns[pair[0]] / ns[name]:.2f}x")
 
 
 def _dask_summary(tr, config):

@@ -13,6 +13,13 @@ like ratio, on the same lockstep kernel (with a cosine schedule, which routes it
 other trajectories, the same operations per step plus the schedule table's read). The
 summary prints ns per trajectory-step and their ratios.
 In the ordinary test run each body runs once on a 1/16-size grid (a smoke test).
+
+``adaptive|w4-adam``: W4's Rosenbrock start grid (256 x 256 starts, lr {1e-4, 5e-4, 1e-3},
+10,000 steps, grad_tol 0 so every run takes every step) with Adam (``block_adaptive``)
+against heavy ball (beta 0.9) on the same grid: on the noisy block with a cosine schedule
+(the path Adam's rules and tail share) and on the noiseless block (W4's path).
+``adaptive|w3-adam``: W3 (linreg, d = 16, mini-batches) with Adam against heavy ball: the
+two rotations an adaptive step adds (2 d^2 per trajectory-step).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import numpy as np
 import pytest
 
 import fastdescent
-from fastdescent.engine import Engine
+from fastdescent.engine import Engine, make_engine
 from fastdescent.runner import _threads
 
 W1_TOML = Path(__file__).resolve().parent.parent / "scripts" / "sweeps" / "momentum.toml"
@@ -42,12 +49,12 @@ def _spec(full_size, optimizer, lockstep=False):
     return fastdescent.parse_spec(raw)
 
 
-def _bench(benchmark, spec, full_size, name):
-    engine = Engine(spec)
-    engine.kernel(0, 4096)  # compiled (or loaded) before anything is timed
+def _bench(benchmark, spec, full_size, name, rounds=5):
+    engine = Engine(spec) if spec.problem == "quadratic" else make_engine(spec)
+    engine.kernel(0, 64)  # compiled (or loaded) before anything is timed
     with _threads(THREADS):
         out = benchmark.pedantic(
-            engine.kernel, args=(0, spec.size), rounds=5 if full_size else 1,
+            engine.kernel, args=(0, spec.size), rounds=rounds if full_size else 1,
             warmup_rounds=1 if full_size else 0,
         )  # fmt: skip
     steps = int(out["steps"].sum(dtype=np.int64))
@@ -75,3 +82,62 @@ def test_w1_heavy_ball_lockstep(benchmark, full_size):
     _bench(
         benchmark, _spec(full_size, "heavy_ball", lockstep=True), full_size, "heavy_ball_lockstep"
     )
+
+
+def _w4(full_size, optimizer, schedule=False):
+    num = 256 if full_size else 16
+    raw = {
+        "name": f"w4-{optimizer}", "problem": "rosenbrock", "optimizer": optimizer,
+        "steps": 10_000 if full_size else 500, "stop": {"grad_tol": 0.0},
+        "axes": {
+            "lr": {"values": [1e-4, 5e-4, 1e-3]},
+            "x0": {"start": -2.0, "stop": 2.0, "num": num},
+            "y0": {"start": -1.0, "stop": 3.0, "num": num},
+        },
+    }  # fmt: skip
+    if optimizer == "heavy_ball":
+        raw["axes"]["beta"] = {"values": [0.9]}
+    if schedule:
+        raw["schedule"] = {"kind": "cosine"}
+    return fastdescent.parse_spec(raw)
+
+
+@pytest.mark.benchmark(group="adaptive|w4-adam")
+def test_w4_adam(benchmark, full_size):
+    """Adam (beta1 0.9, beta2 0.999, eps 1e-8) on W4's Rosenbrock grid."""
+    out = _bench(benchmark, _w4(full_size, "adam"), full_size, "w4_adam", rounds=3)
+    assert np.isfinite(out["precond_sharpness"]).any()
+
+
+@pytest.mark.benchmark(group="adaptive|w4-adam")
+def test_w4_heavy_ball_noisy_block(benchmark, full_size):
+    """Heavy ball on the same grid, on the noisy block (a cosine schedule routes it)."""
+    _bench(benchmark, _w4(full_size, "heavy_ball", True), full_size, "w4_hb_noisy", rounds=3)
+
+
+@pytest.mark.benchmark(group="adaptive|w4-adam")
+def test_w4_heavy_ball(benchmark, full_size):
+    """Heavy ball on the same grid, on the noiseless block (W4's path)."""
+    _bench(benchmark, _w4(full_size, "heavy_ball"), full_size, "w4_hb", rounds=3)
+
+
+def _w3(full_size, optimizer):
+    from test_w3 import w3_spec
+
+    raw = w3_spec(full_size).to_dict()
+    raw["optimizer"] = optimizer
+    raw["axes"]["lr"].pop("relative_to")  # absolute: Adam's step is a distance in w
+    raw["axes"]["lr"].update(start=1e-4, stop=0.1)
+    return fastdescent.parse_spec(raw)
+
+
+@pytest.mark.benchmark(group="adaptive|w3-adam")
+def test_w3_adam(benchmark, full_size):
+    """Adam (beta1 on W3's beta axis {0, 0.9}) on W3's mini-batch grid."""
+    _bench(benchmark, _w3(full_size, "adam"), full_size, "w3_adam", rounds=3)
+
+
+@pytest.mark.benchmark(group="adaptive|w3-adam")
+def test_w3_heavy_ball(benchmark, full_size):
+    """Heavy ball on the same grid (absolute learning rates)."""
+    _bench(benchmark, _w3(full_size, "heavy_ball"), full_size, "w3_hb", rounds=3)

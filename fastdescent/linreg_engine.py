@@ -19,8 +19,8 @@ import math
 import numpy as np
 
 from . import __version__, schedules
-from .engine import _empty_outputs
-from .optimizers import CODES
+from .engine import PRECOND_FIELD, _empty_outputs
+from .optimizers import ADAPTIVE, CODES
 from .problems import get_problem
 from .spec import SweepSpec, is_stochastic
 
@@ -48,6 +48,7 @@ class LinregEngine:
         self.floats = np.array([stop["tol"], stop["diverge"]], dtype=np.float64)
         self._tables_cache: dict = {}
         self.schedule_table = schedules.sweep_table(spec)
+        self.adaptive = spec.optimizer in ADAPTIVE
 
     def dataset(self, kappa):
         return self.problem.dataset(kappa, self.spec.problem_params)
@@ -100,31 +101,57 @@ class LinregEngine:
     def kernel(self, lo: int, n: int) -> dict[str, np.ndarray]:
         """Run ids lo .. lo+n-1; the metric columns, each of shape (n,): status int8,
         steps, diverge_step int32; loss0, final_loss, rate float64; with a sigma or
-        batch_size axis also loss_tail_mean, loss_tail_std."""
+        batch_size axis also loss_tail_mean, loss_tail_std; adaptive optimizers:
+        precond_sharpness (``precond_sharpness``)."""
         from .kernels.minibatch import sweep_minibatch
 
         lo, n = int(lo), int(n)
         spec = self.spec
         out = _empty_outputs(n)
         tail = np.empty((2, n))
+        dens = np.full((len(self.start), n), np.nan)
+        kidx = np.zeros(n, np.int64)
+        kappa_values = [None]
         if n:
             cols = spec.coordinates(lo, lo + n)
             sched = schedules.row_index(spec, lo, lo + n)
             tiles, order, kappa_values, kidx = self._groups(cols, n, sched)
             data, lam_max = self._tables(kappa_values)
-            rows = np.empty((3, n))
+            rows = np.empty((5, n))
             rows[0] = cols["lr"] / lam_max[kidx] if self.relative_lr else cols["lr"]
-            rows[1] = cols["beta"] if "beta" in cols else 0.0
-            rows[2] = cols["sigma"] if "sigma" in cols else 0.0
+            for q, axis in enumerate(("beta", "sigma", "beta2", "eps"), start=1):
+                rows[q] = cols[axis] if axis in cols else 0.0
             ints = np.array([CODES[spec.optimizer], spec.steps, self.tail_steps, self.sampling],
                             dtype=np.int64)  # fmt: skip
             sweep_minibatch(
                 rows, tiles, order, *data, ints, self.floats, out["status"],
                 out["steps"], out["diverge_step"], out["loss0"], out["final_loss"],
-                out["rate"], tail, self.schedule_table[1],
+                out["rate"], tail, self.schedule_table[1], dens,
             )  # fmt: skip
         if self.stochastic:
             out["loss_tail_mean"], out["loss_tail_std"] = tail[0], tail[1]
+        if self.adaptive:
+            out[PRECOND_FIELD] = self.precond_sharpness(dens, kidx, kappa_values)
+        return out
+
+    def precond_sharpness(self, dens, kidx, kappa_values) -> np.ndarray:
+        """The largest eigenvalue of D^-1/2 H D^-1/2 per trajectory: H = V diag(lambda) V^T
+        the Hessian of the loss in w's coordinates, D = diag(dens[:, j]) the update's
+        denominators at the run's last step (NaN columns: NaN). On a diagonal H, max_i
+        lambda_i / d_i as on quadratics; these are the eigenvalues of the frozen
+        preconditioned step D^-1 H."""
+        out = np.full(dens.shape[1], np.nan)
+        for k, kappa in enumerate(kappa_values):
+            ds = self.dataset(kappa)
+            H = (ds.V * ds.lambdas) @ ds.V.T
+            ok = np.isfinite(dens).all(axis=0)
+            out[(kidx == k) & ok & (dens == 0.0).any(axis=0)] = np.inf  # lambda / 0
+            cols = np.flatnonzero((kidx == k) & ok & (dens > 0.0).all(axis=0))
+            if not len(cols):
+                continue
+            r = 1.0 / np.sqrt(dens[:, cols].T)  # (m, d)
+            M = H[None, :, :] * r[:, :, None] * r[:, None, :]
+            out[cols] = np.linalg.eigvalsh(M)[:, -1]
         return out
 
     def coordinates(self, lo: int, hi: int) -> dict[str, np.ndarray]:

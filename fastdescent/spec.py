@@ -469,12 +469,6 @@ def _normalise(
     steps = as_int(require(table, "steps", "", what), "steps", ge=1, lt=MAX_STEPS)
     dtype = as_choice(table.get("dtype", "float64"), "dtype", DTYPES)
 
-    if optimizer in ADAPTIVE and problem == "linreg":
-        fail(
-            "optimizer", optimizer,
-            "the adaptive optimizers run on quadratics and landscapes only so far, not on "
-            "'linreg'",
-        )  # fmt: skip
     if optimizer in ADAPTIVE and dtype != "float64":
         fail("dtype", dtype, f"optimizer {optimizer!r} runs in float64 only")
     module = problems.get_problem(problem)

@@ -80,8 +80,8 @@ def _one(engine, spec, traj: int, every: int, s_table, s_varies):
         B = int(cols["batch_size"][0]) if "batch_size" in cols else engine.n
         stop = spec.stop
         k = record.linreg(
-            optimizer, eta, beta, sigma, seed, B, engine.sampling, Xr, XrT, r, h, V, gram,
-            xtr, z0, gap0, engine.dataset(kappa).w_hat, sf, spec.steps, stop["tol"],
+            optimizer, eta, beta, beta2, eps, sigma, seed, B, engine.sampling, Xr, XrT, r, h,
+            V, gram, xtr, z0, gap0, engine.dataset(kappa).w_hat, sf, spec.steps, stop["tol"],
             stop["diverge"], every, *out,
         )  # fmt: skip
     else:

@@ -48,8 +48,13 @@ def batch(sampling: str, seed: int, t: int, B: int, n: int) -> list[int]:
 
 
 def simulate(ds, optimizer, eta, beta, sigma, B, seed, steps, sampling, start, tol=1e-20,
-             diverge=1e10, tail_steps=0) -> dict:  # fmt: skip
-    """One trajectory: status, steps, diverge_step, loss0, final_loss, tail mean / std."""
+             diverge=1e10, tail_steps=0, beta2=0.0, eps=0.0) -> dict:  # fmt: skip
+    """One trajectory: status, steps, diverge_step, loss0, final_loss, tail mean / std;
+    the adaptive optimizers with PyTorch's update on w itself (``naive_adaptive``), and
+    their precond_sharpness: the largest eigenvalue of D^-1/2 (2 X^T X / n) D^-1/2, D the
+    update's denominators after the last step."""
+    from naive_adaptive import _coordinate_step
+
     X, y, w_hat = np.asarray(ds.X), np.asarray(ds.y), np.asarray(ds.w_hat)
     n, d = X.shape
     M = X.T @ X / n
@@ -66,8 +71,11 @@ def simulate(ds, optimizer, eta, beta, sigma, B, seed, steps, sampling, start, t
 
     w = np.array(start, dtype=float)
     v = np.zeros(d)
+    q = np.zeros(d)
+    p1 = p2 = 1.0
     loss0, gap0 = mse(w), excess(w)
-    out = {"loss0": loss0, "tail_mean": math.nan, "tail_std": math.nan}
+    out = {"loss0": loss0, "tail_mean": math.nan, "tail_std": math.nan,
+           "precond_sharpness": math.nan}  # fmt: skip
     if gap0 <= tol * gap0:
         return {**out, "status": "converged", "steps": 0, "diverge_step": -1, "final_loss": loss0}
     div_thr = min(diverge * gap0, np.finfo(float).max)
@@ -78,7 +86,20 @@ def simulate(ds, optimizer, eta, beta, sigma, B, seed, steps, sampling, start, t
         point = w + beta * v if optimizer == "nesterov" else w
         Xb = X[idx]
         g = 2.0 / B * (Xb.T @ (Xb @ point - y[idx])) + sigma * xi
-        if optimizer == "gd":
+        if optimizer in ("adam", "rmsprop", "adagrad"):
+            step_size, bc2s = eta, 1.0
+            if optimizer == "adam":
+                p1, p2 = p1 * beta, p2 * beta2
+                step_size, bc2s = eta / (1.0 - p1), math.sqrt(1.0 - p2)
+            for i in range(d):
+                w[i], v[i], q[i] = _coordinate_step(optimizer, float(w[i]), float(g[i]),
+                                                    float(v[i]), float(q[i]), eta, beta, beta2,
+                                                    eps, step_size, bc2s)  # fmt: skip
+            root = np.sqrt(q)
+            den = (root / math.sqrt(1.0 - p2) if optimizer == "adam" else root) + eps
+            r = 1.0 / np.sqrt(den)
+            out["precond_sharpness"] = float(np.linalg.eigvalsh(2.0 * M * np.outer(r, r))[-1])
+        elif optimizer == "gd":
             w = w - eta * g
         else:
             v = beta * v - eta * g

@@ -152,9 +152,9 @@ def test_spec_defaults_and_errors():
     with pytest.raises(SpecError, match=r"axes\.beta"):
         axes = {"lr": {"values": [0.1]}, "beta": {"values": [0.5]}}
         fastdescent.parse_spec(_spec("adagrad", axes, [1.0], [1.0]))
-    with pytest.raises(SpecError, match="not on 'linreg'"):
-        fastdescent.parse_spec({"name": "r", "problem": "linreg", "optimizer": "adam",
-                                "steps": 10, "axes": {"lr": {"values": [0.1]}}})  # fmt: skip
+    with pytest.raises(SpecError, match="float64 only"):
+        fastdescent.parse_spec(_spec("adam", {"lr": {"values": [0.1]}}, [1.0], [1.0],
+                                     dtype="float32"))  # fmt: skip
     with pytest.raises(SpecError, match=r"axes\.beta2"):  # not an axis of heavy ball
         fastdescent.parse_spec(
             _spec("heavy_ball", {"lr": {"values": [0.1]}, "beta2": {"values": [0.9]}}, [1.0], [1.0])

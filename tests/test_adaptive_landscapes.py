@@ -205,3 +205,28 @@ def test_runs_near_a_minimum_settle_at_the_edge(optimizer):
     ratio = df.precond_sharpness / adaptive_edge(optimizer, df.lr, df.beta)
     assert np.allclose(ratio, 1.0, rtol=0, atol=0.02), ratio.tolist()
     assert (np.hypot(df.x_final - 1, df.y_final - 1) < 0.05).all()
+
+
+def test_check_adaptive_on_a_landscape_checks_the_rows_near_a_minimum():
+    """check_adaptive on a landscape: a max_steps row without momentum is checked against
+    the edge only when it ends within NEAR of a listed minimum (there the landscape is
+    its quadratic model); a row 10 % above the edge fails there and is only reported
+    farther away."""
+    import pandas as pd
+
+    from fastdescent.checks_adaptive import NEAR, check_adaptive
+
+    spec = _spec("rosenbrock", "adam", {"lr": {"values": [0.01]}, "beta": {"values": [0.0]}})
+    edge = adaptive_edge("adam", 0.01, 0.0)
+
+    def table(x, ratio):
+        return pd.DataFrame({"traj": [0], "lr": [0.01], "beta": [0.0], "eta": [0.01],
+                             "status": ["max_steps"], "x_final": [x], "y_final": [1.0],
+                             "precond_sharpness": [ratio * edge]})  # fmt: skip
+
+    near = check_adaptive(table(1.0 + NEAR / 2, 1.1), spec)
+    far = check_adaptive(table(1.0 + 2 * NEAR, 1.1), spec)
+    assert near.results[0].failed == 1
+    assert far.results[0].failed == 0 and far.results[0].checked == 0
+    assert any("farther than" in note for note in far.results[0].notes)
+    assert check_adaptive(table(1.0, 1.0), spec).results[0].passed == 1

@@ -67,12 +67,15 @@ SETTINGS = settings(max_examples=N_EXAMPLES, deadline=None, suppress_health_chec
 OUTCOMES: collections.Counter = collections.Counter()
 PY_WARNING = re.compile(r"\.py:\d+: \w*Warning: ")  # how Python prints a warning
 
-OPTIMIZERS = ("gd", "heavy_ball", "nesterov")
+OPTIMIZERS = ("gd", "heavy_ball", "nesterov", "adam", "rmsprop", "adagrad")
+ADAPTIVE = ("adam", "rmsprop", "adagrad")  # float64 only; beta2, eps axes
+WITH_BETA = ("heavy_ball", "nesterov", "adam", "rmsprop")  # the optimizers with a beta axis
 SPECTRA = ("endpoints", "linear", "log")
 TOP_KEYS = ("name", "problem", "optimizer", "steps", "dtype", "problem_params", "stop", "axes")
 PARAM_KEYS = ("dim", "spectrum", "lambdas", "start")
 AXIS_KEYS = ("values", "start", "stop", "num", "scale", "relative_to")
-ALL_AXES = ("lr", "beta", "kappa", "sigma", "batch_size", "seed", "x0", "y0")
+ALL_AXES = ("lr", "beta", "beta2", "eps", "kappa", "sigma", "batch_size", "schedule", "seed",
+            "x0", "y0")  # fmt: skip
 BIG = 1.7976931348623157e308
 
 
@@ -118,7 +121,11 @@ start_values = st.one_of(
 )
 tol_ok = st.sampled_from([0, 0.0, 5e-324, 1e-300, 1e-20, 1e-8, 0.5])
 diverge_ok = st.sampled_from([1.5, 10, 1e10, 1e100, 1e300])
-ELEMENTS = {"lr": lr_values, "kappa": kappa_values, "beta": beta_values, "seed": seed_values}
+beta2_values = st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999, 0.999999]) | st.floats(0.0, 0.999)
+eps_values = st.sampled_from([0.0, 0, 5e-324, 1e-10, 1e-8, 1e-3, 1.0]) | st.floats(0.0, 1.0)
+ELEMENTS = {"lr": lr_values, "kappa": kappa_values, "beta": beta_values, "seed": seed_values,
+            "beta2": beta2_values, "eps": eps_values}  # fmt: skip
+RANGE_BOUNDS = {"beta2": st.floats(0.0, 0.999), "eps": st.floats(0.0, 1.0)}
 
 
 _REPR = reprlib.Repr()
@@ -160,6 +167,8 @@ def _axis(draw, name: str, n: int) -> dict:
         scale = draw(st.sampled_from(["linear", "log", None]))
         if name == "beta":
             bounds = st.floats(0.01, 0.99) if scale == "log" else beta_range_values
+        elif name in RANGE_BOUNDS:
+            bounds = st.floats(0.01, 0.99) if scale == "log" else RANGE_BOUNDS[name]
         elif name == "lr":
             bounds = st.sampled_from([1e-300, 1e-8, 0.1, 1.0, 3.9, 1e8, 1e300]) | st.floats(
                 1e-3, 10.0
@@ -196,7 +205,8 @@ def valid_spec(draw) -> tuple[dict, dict]:
     if draw(st.booleans()):
         spec["name"] = draw(names_ok)
     if draw(st.booleans()):
-        spec["dtype"] = draw(st.sampled_from(["float64", "float32"]))
+        spec["dtype"] = draw(st.sampled_from(["float64"] if opt in ADAPTIVE else
+                                             ["float64", "float32"]))  # fmt: skip
     kind = draw(st.sampled_from(["none", "dim", "lambdas"]))
     params, dim = {}, 2
     if kind == "dim":
@@ -222,8 +232,12 @@ def valid_spec(draw) -> tuple[dict, dict]:
             stop["diverge"] = draw(diverge_ok)
         spec["stop"] = stop
     names = ["lr"]
-    if opt != "gd" and draw(st.booleans()):
+    if opt in WITH_BETA and draw(st.booleans()):
         names.append("beta")
+    if opt in ("adam", "rmsprop") and draw(st.booleans()):
+        names.append("beta2")
+    if opt in ADAPTIVE and draw(st.booleans()):
+        names.append("eps")
     if uses_kappa and draw(st.booleans()):
         names.append("kappa")
     if draw(st.booleans()):
@@ -442,8 +456,10 @@ def m_unused_axis(draw, spec, facts):
     if axes is None:
         return set()
     choices = ["batch_size", "x0", "y0", "foo"]  # sigma: quadratics read it (noise)
-    if facts["optimizer"] == "gd":
+    if facts["optimizer"] not in WITH_BETA:
         choices.append("beta")
+    if facts["optimizer"] not in ADAPTIVE:
+        choices.append("beta2")
     if not facts["uses_kappa"]:
         choices.append("kappa")
     name = draw(st.sampled_from(choices))
@@ -456,6 +472,8 @@ def m_gd_with_beta(draw, spec, facts):
     if axes is None:
         return set()
     axes.setdefault("beta", {"values": [0.5]})
+    for name in ("beta2", "eps"):  # an adaptive base spec's: gd has neither
+        axes.pop(name, None)
     spec["optimizer"] = "gd"
     return {"axes.beta"}
 
@@ -575,7 +593,7 @@ def _overflow(draw, spec, facts) -> set:
     if facts["uses_kappa"] and draw(st.booleans()):
         axes["lr"]["num"] = 50_000
         axes["kappa"] = {"start": 1, "stop": 100, "num": 50_000}  # 2.5e9 in all
-    elif facts["optimizer"] != "gd" and draw(st.booleans()):
+    elif facts["optimizer"] in WITH_BETA and draw(st.booleans()):
         axes["beta"] = {"start": 0.0, "stop": 0.9, "num": draw(st.sampled_from([4, 2**40]))}
     return {"axes", "trajectories", "--yes", "lr", "kappa", "beta", "grid"}
 

@@ -42,11 +42,12 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_parallel
+from .._jit import jit, jit_inline, jit_parallel
 from ..metrics import CONVERGED, DIVERGED, MAX_FLOAT, MAX_STEPS
-from ..optimizers import GD, NESTEROV
+from ..optimizers import ADAGRAD, ADAM, GD, NESTEROV, RMSPROP
 from ..rng import STREAM_NOISE, normals4
 from ..schedules import at
+from . import adaptive
 from ._tiles import fetch_add, scramble
 from .batches import REPLACEMENT, batch
 
@@ -207,6 +208,65 @@ def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m, c
     return stops
 
 
+@jit_inline
+def _w_update(optimizer, Gw, M, Q, DW, hs, bcs, beta, beta2, eps, m):
+    """DW = the adaptive update of w (``kernels.adaptive.step`` from w = 0: its increment),
+    coordinate by coordinate of w, for gradients Gw (d, SB) in w's coordinates; M, Q the
+    first-moment buffers and sums of squares (w's coordinates)."""
+    d = Gw.shape[0]
+    for i in range(d):
+        for q in range(m):
+            dw, mi, qi = adaptive.step(optimizer, 0.0, Gw[i, q], M[i, q], Q[i, q], hs[q],
+                                       bcs[q], beta[q], beta2[q], eps[q])  # fmt: skip
+            DW[i, q] = dw
+            M[i, q] = mi
+            Q[i, q] = qi
+
+
+@jit
+def _adaptive_step(optimizer, A, b, xr, h, scale, V, VT, zero, Z, M, Q, P, G, DW, eta, beta,
+                   beta2, eps, pw, hs, bcs, sig, gap, m, conv_thr, div_thr):  # fmt: skip
+    """``_step`` for the adaptive optimizers, which act on w's own coordinates (PyTorch's
+    per-parameter sums; they are not invariant under the rotation V): the gradient in
+    z's coordinates, G = scale (Ar z - br) + sigma xr, is rotated to w's, P = V G; the
+    update's increment DW of w (``_w_update``), rotated back, G = V^T DW, is added to z.
+    pw (2, SB): each lane's running products beta^t, beta2^t (Adam's bias corrections).
+    The products with b = zero add -0.0 first, which changes no bit. Returns the stops by
+    the loss, as ``_step``."""
+    d = A.shape[0]
+    product(A, b, Z, G, m)
+    for i in range(d):
+        xri = xr[i]
+        for q in range(m):
+            G[i, q] = scale * G[i, q] + sig[q] * xri
+    product(V, zero, G, P, m)
+    for q in range(m):
+        pw[0, q], pw[1, q], hs[q], bcs[q] = adaptive.corrections(
+            optimizer, eta[q], beta[q], beta2[q], pw[0, q], pw[1, q]
+        )
+    if optimizer == ADAM:
+        _w_update(ADAM, P, M, Q, DW, hs, bcs, beta, beta2, eps, m)
+    elif optimizer == RMSPROP:
+        _w_update(RMSPROP, P, M, Q, DW, hs, bcs, beta, beta2, eps, m)
+    else:
+        _w_update(ADAGRAD, P, M, Q, DW, hs, bcs, beta, beta2, eps, m)
+    product(VT, zero, DW, G, m)
+    for q in range(m):
+        gap[q] = 0.0
+    for i in range(d):
+        for q in range(m):
+            Z[i, q] = Z[i, q] + G[i, q]
+        hi = h[i]
+        for q in range(m):
+            z = Z[i, q]
+            gap[q] += hi * (z * z)
+    stops = 0
+    for q in range(m):
+        g = gap[q]
+        stops += (not g <= div_thr) or g <= conv_thr
+    return stops
+
+
 @jit
 def rotated_noise(seed, t, V, xi, xr):
     """xi = step t's normals in w's coordinates (rng.normal(seed, STREAM_NOISE, t, i)),
@@ -239,8 +299,8 @@ def _tail(gap, mean, m2, count, m):
 
 @jit
 def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s, ints,
-             floats, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
-             s_table):  # fmt: skip
+             floats, status, n_steps, diverge_step, loss0, final_loss, rate, tail, s_table,
+             dens):  # fmt: skip
     """Tile ``ti``: the trajectories order[lo:hi] of one (data set, batch size, seed).
 
     Lane L lives in sub-block L // SB, slot L % SB; lanes 0 .. nact-1 are running."""
@@ -266,12 +326,24 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
     mean = np.zeros((nsb, SB))
     m2 = np.zeros((nsb, SB))
     row = np.zeros((nsb, SB), np.int64)
+    adaptive_opt = optimizer >= ADAM  # w's coordinates: sums of squares, the rotations
+    Q = np.zeros((nsb, d, SB)) if adaptive_opt else np.zeros((nsb, 0, SB))
+    DW = np.zeros((nsb, d, SB)) if adaptive_opt else np.zeros((nsb, 0, SB))
+    pw = np.ones((nsb, 2, SB))
+    hs = np.zeros((nsb, SB))
+    bcs = np.zeros((nsb, SB))
+    beta2 = np.zeros((nsb, SB))
+    eps = np.zeros((nsb, SB))
+    VT = np.ascontiguousarray(V.T)
+    zero = np.zeros(d)
     noisy = False
     for lane in range(nact):
         s, q = lane // SB, lane % SB
         j = order[lo + lane]
         row[s, q] = j
         eta[s, q], beta[s, q], sig[s, q] = rows[0, j], rows[1, j], rows[2, j]
+        if adaptive_opt:
+            beta2[s, q], eps[s, q] = rows[3, j], rows[4, j]
         noisy = noisy or sig[s, q] != 0.0
         for i in range(d):
             Z[s, i, q] = z0s[k, i]
@@ -315,8 +387,16 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
             m = min(SB, nact - s * SB)
             for q in range(m):
                 eta_t[s, q] = eta[s, q] * st
-            stops += _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s], eta_t[s],
-                           beta[s], sig[s], gap[s], m, conv_thr, div_thr)  # fmt: skip
+            if adaptive_opt:
+                stops += _adaptive_step(
+                    optimizer, A, b, xr, h, scale, V, VT, zero, Z[s], Vel[s], Q[s], P[s], G[s],
+                    DW[s], eta_t[s], beta[s], beta2[s], eps[s], pw[s], hs[s], bcs[s], sig[s],
+                    gap[s], m, conv_thr, div_thr,
+                )  # fmt: skip
+            else:
+                stops += _step(optimizer, A, b, xr, h, scale, Z[s], Vel[s], P[s], G[s],
+                               eta_t[s], beta[s], sig[s], gap[s], m, conv_thr,
+                               div_thr)  # fmt: skip
             if count >= 1:
                 _tail(gap[s], mean[s], m2[s], count, m)
         if stops == 0 and t1 < steps:
@@ -345,6 +425,10 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
             if cnt >= 1:
                 tail[0, j] = mean[s, q]
                 tail[1, j] = math.sqrt(m2[s, q] / cnt)
+            if adaptive_opt:  # the preconditioner: the update's denominators
+                for i in range(d):
+                    dens[i, j] = adaptive.denominator(optimizer, Q[s, i, q], pw[s, 1, q],
+                                                      eps[s, q])  # fmt: skip
             last = nact - 1
             if lane != last:  # the last running lane takes this slot
                 sl, ql = last // SB, last % SB
@@ -352,6 +436,11 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
                     Z[s, i, q], Vel[s, i, q] = Z[sl, i, ql], Vel[sl, i, ql]
                 eta[s, q], beta[s, q], sig[s, q] = eta[sl, ql], beta[sl, ql], sig[sl, ql]
                 row[s, q], mean[s, q], m2[s, q] = row[sl, ql], mean[sl, ql], m2[sl, ql]
+                if adaptive_opt:
+                    for i in range(d):
+                        Q[s, i, q] = Q[sl, i, ql]
+                    pw[s, 0, q], pw[s, 1, q] = pw[sl, 0, ql], pw[sl, 1, ql]
+                    beta2[s, q], eps[s, q] = beta2[sl, ql], eps[sl, ql]
             nact = last
         if nact == 0:
             break
@@ -360,10 +449,11 @@ def run_tile(ti, rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, ga
 @jit_parallel
 def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s, gap0s, loss0s,
                     ints, floats, status, n_steps, diverge_step, loss0, final_loss, rate, tail,
-                    s_table):  # fmt: skip
+                    s_table, dens):  # fmt: skip
     """Trajectories of one chunk of a linreg sweep (row j from column j of the inputs).
 
-    rows    float64 (3, m): eta (absolute), beta, sigma per trajectory
+    rows    float64 (5, m): eta (absolute), beta, sigma, beta2, eps per trajectory (the
+            last two read by the adaptive optimizers only)
     tiles   int64 (6, T): per tile: data set index k, batch size B, seed, the range
             lo .. hi-1 of ``order`` it runs, and its schedule (a row of s_table); every
             trajectory of a tile shares k, B, seed and schedule
@@ -383,6 +473,9 @@ def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s,
     s_table float64 (K, steps): schedule factors (``schedules.sweep_table``): the update
             from w_t uses eta_t = eta * s_table[schedule, t] (through schedules.at; an
             empty table: constant eta).
+    dens    float64 (d, m) output, adaptive optimizers: the update's denominators
+            (``adaptive.denominator``, w's coordinates) at the run's last step; untouched
+            for the others and for runs decided at t = 0 (the engine fills NaN)
     """
     n_tiles = tiles.shape[1]
     counter = np.zeros(1, np.int64)
@@ -392,7 +485,7 @@ def sweep_minibatch(rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs, z0s,
             run_tile(
                 scramble(ti, n_tiles), rows, tiles, order, Xrs, XrTs, rs, hs, Vs, grams, xtrs,
                 z0s, gap0s, loss0s, ints, floats, status, n_steps, diverge_step, loss0,
-                final_loss, rate, tail, s_table,
+                final_loss, rate, tail, s_table, dens,
             )  # fmt: skip
             ti = fetch_add(counter, np.int64(1))
 

@@ -37,7 +37,7 @@ from . import dispatch
 from .batches import REPLACEMENT, batch
 from .block import advance_adaptive, advance_noisy
 from .lanes_loss import _loss, _noise, _update, adaptive_update
-from .minibatch import SB, _step, batch_sums, mse, rotated_noise
+from .minibatch import SB, _adaptive_step, _step, batch_sums, mse, rotated_noise
 
 
 @jit
@@ -182,11 +182,12 @@ def _linreg_row(k, t, Xr, XrT, r, gram, xtr, V, w_hat, Z, res, out_t, out_f, out
 
 
 @jit
-def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gram, xtr, z0,
-           gap0, w_hat, sf, steps, tol, diverge, every, out_t, out_f, out_g, out_e,
+def linreg(optimizer, eta, beta, beta2, eps, sigma, seed, B, sampling, Xr, XrT, r, h, V, gram,
+           xtr, z0, gap0, w_hat, sf, steps, tol, diverge, every, out_t, out_f, out_g, out_e,
            out_w):  # fmt: skip
     """A linreg trajectory (module docstring): ``minibatch.run_tile``'s steps on one lane
-    of a tile of batch size B (B = n with sampling "epoch" or "subset": the full batch)."""
+    of a tile of batch size B (B = n with sampling "epoch" or "subset": the full batch);
+    the adaptive optimizers by ``minibatch._adaptive_step``."""
     n, d = Xr.shape
     res = np.empty(n)
     Z = np.zeros((d, SB))
@@ -197,6 +198,15 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
     betas = np.full(SB, beta)
     sig = np.full(SB, sigma)
     gap = np.zeros(SB)
+    Q = np.zeros((d, SB))
+    DW = np.zeros((d, SB))
+    pw = np.ones((2, SB))
+    hs = np.zeros(SB)
+    bcs = np.zeros(SB)
+    beta2s = np.full(SB, beta2)
+    epss = np.full(SB, eps)
+    VT = np.ascontiguousarray(V.T)
+    zero = np.zeros(d)
     for i in range(d):
         Z[i, 0] = z0[i]
     k = 0
@@ -227,8 +237,13 @@ def linreg(optimizer, eta, beta, sigma, seed, B, sampling, Xr, XrT, r, h, V, gra
         if sigma != 0.0:
             rotated_noise(seed, t, V, xi, xr)
         eta_t[0] = eta * at(sf, t)
-        _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta_t, betas, sig, gap, 1, conv_thr,
-              div_thr)  # fmt: skip
+        if optimizer >= ADAM:
+            _adaptive_step(optimizer, A, b, xr, h, scale, V, VT, zero, Z, Vel, Q, P, G, DW,
+                           eta_t, betas, beta2s, epss, pw, hs, bcs, sig, gap, 1, conv_thr,
+                           div_thr)  # fmt: skip
+        else:
+            _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta_t, betas, sig, gap, 1,
+                  conv_thr, div_thr)  # fmt: skip
         t1 = t + 1
         g = gap[0]
         stop = (not math.isfinite(g)) or g > div_thr or g <= conv_thr or t1 == steps
