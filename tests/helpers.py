@@ -110,3 +110,21 @@ def cli_run_args(spec_path, out, chunk_size, *extra) -> list[str]:
         "run", str(spec_path), "--out", str(out), "--chunk-size", str(chunk_size),
         "--threads", "1", "--quiet", *extra,
     ]  # fmt: skip
+
+
+def assert_recorded_runs_end_at_the_sweep(out, pairs=()):
+    """A [record] sweep in ``out``: every trajectory's recorded rows end at its summary row
+    (step = steps, loss = final_loss, bit for bit, and each (recorded, summary) column
+    pair in ``pairs``), and ``replay`` gives steps + 1 rows ending there too."""
+    import fastdescent
+
+    summary = fastdescent.load(out)
+    recorded = fastdescent.load_trajectories(out)
+    for t in summary.traj:
+        row = summary[summary.traj == t].iloc[0]
+        last = recorded[recorded.traj == t].iloc[-1]
+        assert last.step == row.steps and last.loss == row.final_loss, (t, last, row)
+        for rec, col in pairs:
+            assert last[rec] == row[col], (t, rec, last[rec], row[col])
+        full = fastdescent.replay(out, int(t))
+        assert len(full) == row.steps + 1 and full.iloc[-1].loss == row.final_loss, t

@@ -510,13 +510,9 @@ def simulate_landscape(
     out["status"] = status
     if status != "converged":
         return out
-    sx, sy = _polish_naive(fns, x, y)
-    index, mx, my = fns.project_minimum(sx, sy)
+    out["basin"], sx, sy = listed_basin(fns, x, y)
     lam, vecs = eig2(fns.hessian(sx, sy))
     big = max(abs(lam[0]), abs(lam[1]))
-    if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
-        if lam[0] >= -EIG_RTOL * big:
-            out["basin"] = index
     # the window: from the start of the block before the one the run stopped in, the
     # path continued by up to B more steps of the same iteration, keeping the last run
     # of states with 1e-12 s <= |w - w*| <= 1e-6 s (s = 1 + |w*|)
@@ -555,6 +551,20 @@ def simulate_landscape(
     finite = [r for r in rates if math.isfinite(r)]
     out["rate"] = max(finite) if finite else math.nan
     return out
+
+
+def listed_basin(fns, x, y) -> tuple[int, float, float]:
+    """(basin, sx, sy): Newton's polish from (x, y) to w* = (sx, sy), and the index of the
+    listed minimum within BASIN_DISTANCE of w* when the Hessian there has no eigenvalue
+    below -EIG_RTOL * max (a minimum, not a saddle); else -1."""
+    sx, sy = _polish_naive(fns, x, y)
+    index, mx, my = fns.project_minimum(sx, sy)
+    lam, _ = eig2(fns.hessian(sx, sy))
+    big = max(abs(lam[0]), abs(lam[1]))
+    if index >= 0 and math.hypot(sx - mx, sy - my) <= BASIN_DISTANCE:
+        if lam[0] >= -EIG_RTOL * big:
+            return index, sx, sy
+    return -1, sx, sy
 
 
 def eig2(h):

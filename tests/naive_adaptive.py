@@ -153,8 +153,8 @@ def _coordinate_step(optimizer, w, g, m, q, e, beta, beta2, eps, step_size, bc2s
 
 def simulate_adaptive_landscape(fns, optimizer, eta, beta, beta2, eps, start, steps, dim=2,
                                 sigma=0.0, normals=None, factors=None, tail_from=None,
-                                fmin=0.0, grad_tol=1e-10, radius=1e6, settle=1000,
-                                basin_distance=1e-3, eig_rtol=1e-8) -> dict:  # fmt: skip
+                                fmin=0.0, grad_tol=1e-10, radius=1e6,
+                                settle=1000) -> dict:  # fmt: skip
     """One trajectory on a landscape (``fns``: tests/test_lanes.py's Fns), a notebook's
     loop with PyTorch's update: at every t the tail's excess loss f(w_t) - fmin
     (t >= tail_from, finite), the stop rules on w_t (left the radius or gradient not
@@ -162,11 +162,11 @@ def simulate_adaptive_landscape(fns, optimizer, eta, beta, beta2, eps, start, st
     with g + sigma xi_t (normals(t) -> (xi_x, xi_y); 1-D problems: x only, y stays 0) and
     eta_t = eta factors[t]. A run that converged, or a noisy one at max_steps, gets the
     basin of where it settles: the same optimizer from its state, without noise, at the
-    base eta, up to ``settle`` steps under the noiseless rules, then Newton's polish and
-    the listed minimum within basin_distance with no negative curvature there.
+    base eta, up to ``settle`` steps under the noiseless rules, then ``naive.listed_basin``
+    (Newton's polish, the listed minimum within BASIN_DISTANCE, no negative curvature).
     precond_sharpness: the largest eigenvalue of D^-1/2 H D^-1/2 at the final w, D the
     update's denominators (NaN before any update)."""
-    from naive import _polish_naive, eig2
+    from naive import eig2, listed_basin
 
     coords = range(dim)
     w = [float(start[0]), float(start[1]) if dim == 2 else 0.0]
@@ -251,11 +251,5 @@ def simulate_adaptive_landscape(fns, optimizer, eta, beta, beta2, eps, start, st
         if why is not None:
             break
         update(w, list(g), eta)
-    sx, sy = _polish_naive(fns, *w)
-    index, mx, my = fns.project_minimum(sx, sy)
-    lam, _ = eig2(fns.hessian(sx, sy))
-    big = max(abs(lam[0]), abs(lam[1]))
-    if index >= 0 and math.hypot(sx - mx, sy - my) <= basin_distance:
-        if lam[0] >= -eig_rtol * big:
-            out["basin"] = index
+    out["basin"] = listed_basin(fns, *w)[0]
     return out

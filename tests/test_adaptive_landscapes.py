@@ -14,7 +14,7 @@ import zlib
 import numba
 import numpy as np
 import pytest
-from helpers import assert_same_numbers
+from helpers import assert_recorded_runs_end_at_the_sweep, assert_same_numbers
 from naive_adaptive import simulate_adaptive_landscape
 from test_lanes import LANDSCAPES, Fns, _start_axes
 from test_noise_landscapes import xi_python
@@ -158,15 +158,7 @@ def test_replay_and_record_equal_the_sweep(tmp_path):
         spec = _spec("rosenbrock", optimizer, axes, steps=300, schedule={"kind": "cosine"},
                      record={"every": 7})  # fmt: skip
         out = fastdescent.run(spec, out=tmp_path / optimizer, progress=False, chunk_size=3)
-        summary = fastdescent.load(out)
-        recorded = fastdescent.load_trajectories(out)
-        for t in summary.traj:
-            row = summary[summary.traj == t].iloc[0]
-            last = recorded[recorded.traj == t].iloc[-1]
-            assert last.step == row.steps and last.loss == row.final_loss
-            assert last.x == row.x_final and last.y == row.y_final
-            full = fastdescent.replay(out, int(t))
-            assert len(full) == row.steps + 1 and full.iloc[-1].loss == row.final_loss
+        assert_recorded_runs_end_at_the_sweep(out, [("x", "x_final"), ("y", "y_final")])
 
 
 @numba.njit(error_model="numpy")  # the project's kernels' model (fastdescent._jit)

@@ -11,8 +11,8 @@ import math
 import naive_linreg
 import numpy as np
 import pytest
-from helpers import assert_same_numbers
-from test_linreg import N, spec
+from helpers import assert_recorded_runs_end_at_the_sweep, assert_same_numbers
+from test_linreg import N, assert_matches_twin, spec
 
 import fastdescent
 from fastdescent.problems import linreg
@@ -63,19 +63,7 @@ def test_kernel_matches_the_slow_twin(optimizer, sampling, beta):
             int(row.seed), STEPS, sampling, p["start"], tail_steps=tail_steps,
             beta2=getattr(row, "beta2", 0.0), eps=row.eps,
         )  # fmt: skip
-        where = row._asdict()
-        assert row.status == want["status"], where
-        assert row.steps == want["steps"] and row.diverge_step == want["diverge_step"], where
-        assert math.isclose(row.loss0, want["loss0"], rel_tol=1e-12)
-        for got, key in ((row.final_loss, "final_loss"), (row.loss_tail_mean, "tail_mean"),
-                         (row.loss_tail_std, "tail_std"),
-                         (row.precond_sharpness, "precond_sharpness")):  # fmt: skip
-            w = want[key]
-            if math.isnan(w) or math.isinf(w):
-                assert got == w or (math.isnan(got) and math.isnan(w)), (key, where)
-            else:
-                assert math.isclose(got, w, rel_tol=1e-8, abs_tol=1e-300), (key, got, w, where)
-        assert math.isnan(row.rate)
+        assert_matches_twin(row, want, extra=("precond_sharpness",))
     assert set(df.status) >= {"diverged", "max_steps"}
 
 
@@ -96,14 +84,7 @@ def test_replay_and_record_equal_the_sweep(tmp_path):
         axes = {**axes, "batch_size": {"values": [3, N]}}
         s = spec_with(optimizer, 150, axes, schedule={"kind": "cosine"}, record={"every": 9})
         out = fastdescent.run(s, out=tmp_path / optimizer, progress=False, chunk_size=3)
-        summary = fastdescent.load(out)
-        recorded = fastdescent.load_trajectories(out)
-        for t in summary.traj:
-            row = summary[summary.traj == t].iloc[0]
-            last = recorded[recorded.traj == t].iloc[-1]
-            assert last.step == row.steps and last.loss == row.final_loss
-            full = fastdescent.replay(out, int(t))
-            assert len(full) == row.steps + 1 and full.iloc[-1].loss == row.final_loss
+        assert_recorded_runs_end_at_the_sweep(out)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])

@@ -190,19 +190,27 @@ def test_kernel_matches_the_slow_twin(optimizer, sampling, beta):
             int(row.batch_size), int(row.seed), 150, sampling, p["start"],
             tail_steps=tail_steps,
         )  # fmt: skip
-        where = row._asdict()
-        assert row.status == want["status"], where
-        assert row.steps == want["steps"] and row.diverge_step == want["diverge_step"], where
-        assert math.isclose(row.loss0, want["loss0"], rel_tol=1e-12)
-        for got, key in ((row.final_loss, "final_loss"), (row.loss_tail_mean, "tail_mean"),
-                         (row.loss_tail_std, "tail_std")):  # fmt: skip
-            w = want[key]
-            if math.isnan(w) or math.isinf(w):
-                assert got == w or (math.isnan(got) and math.isnan(w)), (key, where)
-            else:
-                assert math.isclose(got, w, rel_tol=1e-8, abs_tol=1e-300), (key, got, w, where)
-        assert math.isnan(row.rate)
+        assert_matches_twin(row, want)
     assert set(df.status) >= {"diverged", "max_steps"}
+
+
+def assert_matches_twin(row, want, extra=()):
+    """A sweep row (itertuples) against naive_linreg.simulate's dict: status, steps and
+    diverge_step exactly, loss0 to 1e-12, final_loss, the tail (and the columns in extra)
+    to 1e-8 relative, NaN and inf as they are; rate NaN."""
+    where = row._asdict()
+    assert row.status == want["status"], where
+    assert row.steps == want["steps"] and row.diverge_step == want["diverge_step"], where
+    assert math.isclose(row.loss0, want["loss0"], rel_tol=1e-12)
+    pairs = [("final_loss", "final_loss"), ("loss_tail_mean", "tail_mean"),
+             ("loss_tail_std", "tail_std"), *((k, k) for k in extra)]  # fmt: skip
+    for column, key in pairs:
+        got, w = getattr(row, column), want[key]
+        if math.isnan(w) or math.isinf(w):
+            assert got == w or (math.isnan(got) and math.isnan(w)), (key, where)
+        else:
+            assert math.isclose(got, w, rel_tol=1e-8, abs_tol=1e-300), (key, got, w, where)
+    assert math.isnan(row.rate)
 
 
 def test_interpolation_converges():

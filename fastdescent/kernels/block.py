@@ -117,6 +117,37 @@ def block(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2):
             return
 
 
+@jit
+def noisy_rules(problem, c, x, y, x0, y0, t, on, lim, noisy, gtol2, r2, tail_from, fmin, an, am,
+                aq):  # fmt: skip
+    """One lane's step-t tests in ``block_noisy`` and ``block_adaptive``: (gx, gy, go, an,
+    am, aq). g = grad f(w_t); go: the lane is live and no stop rule holds (left the
+    radius or g not finite; converged, only without noise; t reached the lane's limit);
+    the tail's Welford sums (count an, mean am, M2 aq) updated with the excess loss
+    f(w_t) - fmin of a live lane at t >= tail_from (finite values only)."""
+    gx, gy = dispatch.grad(problem, x, y, c)
+    g2 = gx * gx + gy * gy
+    dx = x - x0
+    dy = y - y0
+    left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
+    conv = (g2 <= gtol2) & (not noisy)
+    stop = on & (left | conv | (t >= lim))
+    go = on & (not stop)
+    e = dispatch.value(problem, x, y, c) - fmin
+    m = on & (t >= tail_from) & (abs(e) <= MAX_FLOAT)
+    n1 = an + 1.0
+    delta = e - am
+    mean1 = am + np.divide(delta, n1)  # ``/`` would branch on 0: no vectors
+    return (
+        gx,
+        gy,
+        go,
+        (n1 if m else an),
+        (mean1 if m else am),
+        (aq + delta * (e - mean1) if m else aq),
+    )
+
+
 @jit_inline
 def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, tail):
     """``block`` with gradient noise and the tail's excess loss (``lanes`` docstring).
@@ -147,24 +178,13 @@ def block_noisy(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz, ta
             on = live[lane]
             sig = sigs[lane]
             noisy = sig != 0.0
-            gx, gy = dispatch.grad(problem, x, y, c)
-            g2 = gx * gx + gy * gy
-            dx = x - x0s[lane]
-            dy = y - y0s[lane]
-            left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
-            conv = (g2 <= gtol2) & (not noisy)
-            stop = on & (left | conv | (t >= lims[lane]))
-            go = on & (not stop)
-            # the tail: Welford's update with the excess loss of state t
-            e = dispatch.value(problem, x, y, c) - fmin
-            m = on & (t >= tail_from) & (abs(e) <= MAX_FLOAT)
-            n1 = ans[lane] + 1.0
-            mean = ams[lane]
-            delta = e - mean
-            mean1 = mean + np.divide(delta, n1)  # ``/`` would branch on 0: no vectors
-            ans[lane] = n1 if m else ans[lane]
-            ams[lane] = mean1 if m else mean
-            aqs[lane] = aqs[lane] + delta * (e - mean1) if m else aqs[lane]
+            gx, gy, go, an, am, aq = noisy_rules(
+                problem, c, x, y, x0s[lane], y0s[lane], t, on, lims[lane], noisy, gtol2, r2,
+                tail_from, fmin, ans[lane], ams[lane], aqs[lane],
+            )  # fmt: skip
+            ans[lane] = an
+            ams[lane] = am
+            aqs[lane] = aq
             nx, ny, nvx, nvy = advance_noisy(
                 problem, optimizer, x, y, vx, vy, gx, gy, ets[lane], betas[lane], c,
                 sig * nxs[lane], sig * nys[lane], noisy,
@@ -213,23 +233,13 @@ def block_adaptive(problem, optimizer, nl, L, ts, live, c, steps, gtol2, r2, nz,
             on = live[lane]
             sig = sigs[lane]
             noisy = sig != 0.0
-            gx, gy = dispatch.grad(problem, x, y, c)
-            g2 = gx * gx + gy * gy
-            dx = x - x0s[lane]
-            dy = y - y0s[lane]
-            left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
-            conv = (g2 <= gtol2) & (not noisy)
-            stop = on & (left | conv | (t >= lims[lane]))
-            go = on & (not stop)
-            e = dispatch.value(problem, x, y, c) - fmin
-            m = on & (t >= tail_from) & (abs(e) <= MAX_FLOAT)
-            n1 = ans[lane] + 1.0
-            mean = ams[lane]
-            delta = e - mean
-            mean1 = mean + np.divide(delta, n1)
-            ans[lane] = n1 if m else ans[lane]
-            ams[lane] = mean1 if m else mean
-            aqs[lane] = aqs[lane] + delta * (e - mean1) if m else aqs[lane]
+            gx, gy, go, an, am, aq = noisy_rules(
+                problem, c, x, y, x0s[lane], y0s[lane], t, on, lims[lane], noisy, gtol2, r2,
+                tail_from, fmin, ans[lane], ams[lane], aqs[lane],
+            )  # fmt: skip
+            ans[lane] = an
+            ams[lane] = am
+            aqs[lane] = aq
             gxs[lane] = gx + sig * nxs[lane] if noisy else gx
             gys[lane] = gy + sig * nys[lane] if noisy else gy
             ts[lane] = t + 1 if go else t

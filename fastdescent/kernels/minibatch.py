@@ -168,6 +168,17 @@ def product(A, b, P, G, m):
 
 
 @jit
+def _stops(gap, m, conv_thr, div_thr):
+    """How many of lanes 0 .. m-1 stop by the loss: gap not <= div_thr (also inf or NaN)
+    or gap <= conv_thr."""
+    stops = 0
+    for q in range(m):  # an integer sum: it vectorises
+        g = gap[q]
+        stops += (not g <= div_thr) or g <= conv_thr
+    return stops
+
+
+@jit
 def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m, conv_thr,
           div_thr):  # fmt: skip
     """One step of lanes 0 .. m-1 of one sub-block (Z, Vel, P, G: (d, SB); eta, beta,
@@ -201,11 +212,7 @@ def _step(optimizer, A, b, xr, h, scale, Z, Vel, P, G, eta, beta, sig, gap, m, c
         for q in range(m):
             z = Z[i, q]
             gap[q] += hi * (z * z)
-    stops = 0
-    for q in range(m):  # an integer sum: it vectorises
-        g = gap[q]
-        stops += (not g <= div_thr) or g <= conv_thr
-    return stops
+    return _stops(gap, m, conv_thr, div_thr)
 
 
 @jit_inline
@@ -260,11 +267,7 @@ def _adaptive_step(optimizer, A, b, xr, h, scale, V, VT, zero, Z, M, Q, P, G, DW
         for q in range(m):
             z = Z[i, q]
             gap[q] += hi * (z * z)
-    stops = 0
-    for q in range(m):
-        g = gap[q]
-        stops += (not g <= div_thr) or g <= conv_thr
-    return stops
+    return _stops(gap, m, conv_thr, div_thr)
 
 
 @jit
