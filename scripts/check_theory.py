@@ -25,6 +25,8 @@ preconditioned sharpness of the runs that end as max_steps against the frozen
 preconditioner's stability edge, for the runs without momentum (at most 1.05 times it:
 the edge itself once the orbit has settled, derived, plus the overshoot measured while the
 g^2 average catches up); runs with momentum are reported, not checked (no derived bound).
+On a landscape only the runs that end within 0.05 of a listed minimum are checked (there
+it is its quadratic model); the others are reported.
 
 Learning-rate schedules: theory's closed forms are for a constant step size, so only the
 rows at constant eta are checked (a schedule axis's "constant" rows); the others are
