@@ -38,6 +38,12 @@ are the first t with r_t <= tol, the engine's rule. At the optimal tuning:
 ``optimal_steps`` computes r_t by the recurrence itself (exact up to rounding, for any
 spectrum and start), and the tests check it against the two closed forms above.
 
+Full-batch, noiseless ``linreg`` is the rotated quadratic 1/2 (w - w_hat)^T H (w - w_hat),
+H = V diag(lam) V^T, and its stop rule is on that excess loss. The three methods are
+rotation invariant: in H's eigenbasis, z = V^T (w - w_hat), each z_k follows the
+recurrence above, so theory's steps are ``optimal_steps`` on the data set's lam and
+z_0 = V^T (start - w_hat) (``linreg_spectrum``), exactly as on a diagonal quadratic.
+
 theory.optimal's tuning minimises the worst-case rate, not the steps from a given start:
 eta* balances the flattest and the steepest direction, and since the tolerance is relative
 to f0 = 1/2 sum_i lam_i x_i^2, a slightly smaller eta (steep directions, most of f0, then
@@ -63,6 +69,7 @@ __all__ = [
     "best_per_kappa",
     "edge_ratio",
     "kappa_of",
+    "linreg_spectrum",
     "loss_ratios",
     "map_table",
     "optimal_steps",
@@ -121,9 +128,27 @@ def spectrum(params: dict, kappa) -> tuple[np.ndarray, np.ndarray]:
     return lam, start
 
 
+def linreg_spectrum(params: dict, kappa) -> tuple[np.ndarray, np.ndarray]:
+    """(lambdas, z0) of a full-batch ``linreg`` sweep's data set at each kappa: float64
+    (n, dim) both, z0 = V^T (start - w_hat) the start in H's eigenbasis (the kernel's
+    error coordinates; it depends on kappa where w_hat does, with label noise). For
+    ``optimal_steps`` / ``loss_ratios``, which take a start per row. ``params``: the
+    sweep's problem_params (normalised here)."""
+    from .problems import linreg
+
+    p = linreg.normalise_params(dict(params), "problem_params")
+    lam, z0 = [], []
+    for k in np.atleast_1d(np.asarray(kappa, np.float64)):
+        ds = linreg.dataset(k, p)
+        lam.append(ds.lambdas)
+        z0.append(ds.V.T @ (np.asarray(p["start"], np.float64) - ds.w_hat))
+    return np.array(lam), np.array(z0)
+
+
 def loss_ratios(optimizer, eta, beta, lambdas, start, steps):
     """Exact loss ratios r_t = f(w_t) / f(w_0), t = 0 .. steps, of ``optimizer`` at
-    (eta, beta) on each row of ``lambdas`` (float64 (n, dim)) from ``start`` ((dim,)),
+    (eta, beta) on each row of ``lambdas`` (float64 (n, dim)) from ``start`` ((dim,), or
+    (n, dim): one start per row, as ``linreg_spectrum``'s z0),
     by the per-direction recurrence of the module docstring: float64 (n, steps + 1).
     ``eta``, ``beta``: scalars or (n,) arrays (beta None or 0 for gd)."""
     lam = np.asarray(lambdas, np.float64)
@@ -143,8 +168,9 @@ def loss_ratios(optimizer, eta, beta, lambdas, start, steps):
 
 def optimal_steps(optimizer, lambdas, start, tol, t_max=1_000_000):
     """Steps to the tolerance at theory's optimal tuning (``theory.optimal``): the first t
-    with r_t <= tol (module docstring), per row of ``lambdas`` (float64 (n, dim)): float64
-    (n,), inf beyond ``t_max``. Rows with a single eigenvalue converge in one step (gd
+    with r_t <= tol (module docstring), per row of ``lambdas`` (float64 (n, dim)) from
+    ``start`` ((dim,) or (n, dim), as in ``loss_ratios``): float64 (n,), inf beyond
+    ``t_max``. Rows with a single eigenvalue converge in one step (gd
     and heavy ball: eta* = 1 / lam; Nesterov's 4 / (3L + mu) too)."""
     lam = np.atleast_2d(np.asarray(lambdas, np.float64))
     eta, beta, rho = (np.broadcast_to(a, len(lam)) for a in theory.optimal(

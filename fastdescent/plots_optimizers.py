@@ -5,7 +5,8 @@ tables of ``fastdescent.analysis_optimizers``. Sizes and fonts as ``fastdescent.
 - ``steps_vs_kappa``: the best steps to the tolerance on each sweep's grid against kappa
   (log-log), one line with markers per sweep; theory's steps at the optimal tuning dashed
   for gd, heavy ball and Nesterov; a kappa where no run reached the tolerance is an open
-  marker pinned at the step budget.
+  marker pinned at the step budget. One problem per figure (the script draws the diagonal
+  quadratic and the rotated one, linreg, apart).
 - ``hyper_maps``: one sweep's map over (eta, y) (y = beta1, or 1 - beta2 on a log axis),
   on a quadratic or a landscape: right, the steps to convergence of the runs that
   converged; left, where the others ended (log10 of the final loss over f0, or of
@@ -57,11 +58,14 @@ LOSS_CMAP = ListedColormap(colormaps["YlOrRd"](np.linspace(0.15, 1.0, 256)))
 EDGE_BAND = (0.8, 1.4)
 
 
-def steps_vs_kappa(series, laws, tol, budget, problem=""):
+def steps_vs_kappa(series, laws, tol, budget, problem="", heading=None, reached=None):
     """``series``: list of (label, optimizer, table), ``table`` a ``best_per_kappa`` frame;
     ``laws``: {optimizer: (kappa (m,), steps (m,))}, theory's steps at the optimal tuning;
     ``tol``: the sweeps' tolerance; ``budget``: the largest step budget (where a kappa
-    that no run converged on is pinned); ``problem``: a line naming the quadratic."""
+    that no run converged on is pinned); ``problem``: a line naming the quadratic;
+    ``heading``: the title's first words (e.g. "Diagonal quadratic"); ``reached``: the
+    stop rule in the y label, "{tol}" standing for the tolerance (default
+    "f ≤ {tol} · f₀")."""
     fig = Figure(figsize=(WIDTH * 0.85, 4.6), layout="constrained")
     ax = fig.subplots()
     for opt, (k, t) in laws.items():
@@ -84,11 +88,14 @@ def steps_vs_kappa(series, laws, tol, budget, problem=""):
         labels.append(f"no run reached tol in {budget} steps")
     ax.legend(handles, labels, fontsize=SMALL, loc="upper left", ncols=2)
     ax.set(xscale="log", yscale="log", xlabel="condition number κ = λmax / λmin")
-    ax.set_ylabel(f"steps to reach f ≤ {tol:g} · f₀\n(best run on each grid)")
+    rule = (reached or "f ≤ {tol} · f₀").format(tol=f"{tol:g}")
+    ax.set_ylabel(f"steps to reach {rule}\n(best run on each grid)")
     top = max(budget, max((np.nanmax(t["steps"]) for _, _, t in series), default=1))
     ax.set_ylim(0.7, top * 3)
     ax.grid(True, which="major", color="0.9", lw=0.8)
     title = "Best steps to the tolerance against the condition number"
+    if heading:
+        title = f"{heading}: best steps to the tolerance against κ"
     fig.suptitle(title + (f"\n{problem}" if problem else ""), fontsize=11)
     return fig
 

@@ -1,16 +1,22 @@
-"""Compare optimizers across sweeps on quadratics: the best steps to the tolerance per
-condition number, against theory at the optimal tuning; and Adam's (or RMSProp's)
-hyperparameter maps, on quadratics and on any landscape.
+"""Compare optimizers across sweeps on quadratics, diagonal and rotated: the best steps to
+the tolerance per condition number, against theory at the optimal tuning; and Adam's (or
+RMSProp's) hyperparameter maps, on quadratics and on any landscape.
 
-Each DIR is one sweep (one optimizer), on ``problem = "quadratic"`` (all with the same
-``stop.tol``) or, for maps only, on a landscape (Adam or RMSProp; ``rosenbrock``, ...).
-Figures (in FIGDIR, default results/figures/optimizers/):
+Each DIR is one sweep (one optimizer), on ``problem = "quadratic"`` (the diagonal
+quadratic), on ``problem = "linreg"`` with the full batch and no gradient noise (no
+``batch_size`` or ``sigma`` axis: the rotated quadratic 1/2 (w - w_hat)^T V diag(lam) V^T
+(w - w_hat); steps only, no maps), all of these with the same ``stop.tol``; or, for maps
+only, on a landscape (Adam or RMSProp; ``rosenbrock``, ...). Figures (in FIGDIR, default
+results/figures/optimizers/):
 
-- steps_vs_kappa: for every quadratic sweep with two or more condition numbers, the best
-  run on its grid per kappa: the fewest steps among the runs that reached f <= tol * f0
-  (an open marker at the budget where none did); dashed, theory's steps at the optimal
-  tuning for gd, heavy ball and Nesterov (``analysis_optimizers.optimal_steps``: the
-  exact loss curve, not only ln tol / (2 ln rho*)).
+- steps_vs_kappa (diagonal quadratic sweeps) and steps_vs_kappa_linreg (rotated: linreg
+  sweeps), never mixed: for every sweep with two or more condition numbers, the best run
+  on its grid per kappa: the fewest steps among the runs that reached f <= tol * f0 (on
+  linreg the excess loss f - f(w_hat)) (an open marker at the budget where none did);
+  dashed, theory's steps at the optimal tuning for gd, heavy ball and Nesterov
+  (``analysis_optimizers.optimal_steps``: the exact loss curve, not only
+  ln tol / (2 ln rho*); on linreg from the data set's lambdas and z0 = V^T (start -
+  w_hat), ``analysis_optimizers.linreg_spectrum``).
 - maps_NAME: for an Adam or RMSProp sweep over lr and one of beta (beta1) or beta2 (on a
   quadratic at one kappa, --kappa, nearest on the grid; default the sweep's only one):
   right, the steps to convergence of the runs that converged (quadratic: f <= tol * f0;
@@ -19,14 +25,14 @@ Figures (in FIGDIR, default results/figures/optimizers/):
   (landscape: those that left stop.radius too); the runs that stalled at their stability
   edge (precond_sharpness near theory.adaptive_edge) dotted.
 
-Prints a summary: per quadratic sweep, at a few condition numbers, the best steps (or the
-best final loss at the budget, when no run converged), theory's t* and the best run's
-hyperparameters; per map, how many runs converged, stalled at the edge, ran out of steps
-elsewhere or diverged, and the fastest run.
+Prints a summary: per quadratic (then linreg) sweep, at a few condition numbers, the best
+steps (or the best final loss at the budget, when no run converged), theory's t* and the
+best run's hyperparameters; per map, how many runs converged, stalled at the edge, ran
+out of steps elsewhere or diverged, and the fastest run.
 
 The quadratics are diagonal (f = 1/2 sum_i lam_i w_i^2): Adam's and RMSProp's per-
-coordinate scaling sees the eigen-directions, so their steps hardly depend on kappa here;
-on a rotated ill-conditioned quadratic they would (Rosenbrock's valley is one, locally).
+coordinate scaling sees the eigen-directions, so their steps hardly depend on kappa there;
+on the rotated quadratic (linreg) they do (Rosenbrock's valley is one too, locally).
 
     bash scripts/optimizers.sh      # the sweeps of scripts/sweeps/optimizers/, then this
     python scripts/optimizers.py results/optimizers/gd results/optimizers/adam ...
@@ -48,6 +54,12 @@ from fastdescent.problems import get_problem
 
 AXES = ("lr", "beta", "beta2", "eps", "kappa", "sigma", "seed", "x0", "y0")
 COLUMNS = ["eta", "lambda_min", "lambda_max", "status", "steps", "loss0", "final_loss"]
+#: the problems of the steps-vs-kappa comparison, each its own figure: {problem: (stem,
+#: heading)}
+STEPS = {
+    "quadratic": ("steps_vs_kappa", "Diagonal quadratic"),
+    "linreg": ("steps_vs_kappa_linreg", "Rotated quadratic (linreg, full batch)"),
+}
 LANDSCAPE_COLUMNS = ["eta", "status", "steps", "loss0", "final_loss"]
 ADAPTIVE = ("adam", "rmsprop", "adagrad")
 PROG = "optimizers.py"
@@ -72,10 +84,14 @@ def _check(spec):
     name, problem, opt = spec.get("name", "?"), spec.get("problem"), spec.get("optimizer")
     if opt not in po.LABELS:
         raise UserError(f"sweep {name!r}: unknown optimizer {opt!r}")
-    if problem != "quadratic" and opt not in ADAPTIVE:
+    if problem not in STEPS and opt not in ADAPTIVE:
         raise UserError(f"sweep {name!r} is {opt} on {problem!r}: comparing optimizers needs "
-                        "sweeps on 'quadratic'; on a landscape it draws only the maps of "
-                        "adam / rmsprop sweeps")  # fmt: skip
+                        "sweeps on 'quadratic' or full-batch 'linreg'; on a landscape it "
+                        "draws only the maps of adam / rmsprop sweeps")  # fmt: skip
+    if problem == "linreg" and "batch_size" in spec.get("axes", {}):
+        raise UserError(f"sweep {name!r} is mini-batch linreg (axes.batch_size): steps to a "
+                        "tolerance compare on the full batch only, the rotated quadratic "
+                        "(drop the batch_size axis)")  # fmt: skip
     sigma = spec.get("axes", {}).get("sigma")
     if sigma and any(v != 0 for v in sigma.get("values", [sigma.get("start"), sigma.get("stop")])):
         raise UserError(f"sweep {name!r} has gradient noise (sigma); steps to a tolerance "
@@ -86,22 +102,35 @@ def _quadratic(spec):
     return spec["problem"] == "quadratic"
 
 
+def _steps(spec):
+    """Whether the sweep takes part in steps vs kappa (quadratic or full-batch linreg)."""
+    return spec["problem"] in STEPS
+
+
 def open_sweep(directory):
-    """(spec, rows) of one sweep; UserError for a missing, incomplete or foreign DIR, or a
-    landscape sweep of an optimizer that has no maps (not Adam, RMSProp or Adagrad)."""
+    """(spec, rows) of one sweep; UserError for a missing, incomplete or foreign DIR, a
+    mini-batch or noisy linreg sweep, or a landscape sweep of an optimizer that has no
+    maps (not Adam, RMSProp or Adagrad). On linreg, loss0 and final_loss are turned into
+    the excess loss f - f(w_hat) (the stop rule's: f0 and the ratio of the tables)."""
 
     def columns(spec, manifest):
         present = manifest.get("columns") or []
         extra = ["precond_sharpness"] if "precond_sharpness" in present else []
-        own = COLUMNS if _quadratic(spec) else LANDSCAPE_COLUMNS
+        own = COLUMNS if _steps(spec) else LANDSCAPE_COLUMNS
+        if spec["problem"] == "linreg":
+            extra.append("loss_min")
         return [a for a in AXES if a in spec.get("axes", {})] + own + extra
 
-    return _scripts.read_sweep(directory, _check, columns)
+    spec, df = _scripts.read_sweep(directory, _check, columns)
+    if spec["problem"] == "linreg":
+        df = df.assign(loss0=df["loss0"] - df["loss_min"],
+                       final_loss=df["final_loss"] - df["loss_min"])  # fmt: skip
+    return spec, df
 
 
 def _same_tol(sweeps):
-    """The quadratic sweeps' one tolerance (None without quadratic sweeps)."""
-    tols = {spec["name"]: spec["stop"]["tol"] for _, spec, _ in sweeps if _quadratic(spec)}
+    """The one tolerance of the quadratic and linreg sweeps (None without any)."""
+    tols = {spec["name"]: spec["stop"]["tol"] for _, spec, _ in sweeps if _steps(spec)}
     if not tols:
         return None
     if len(set(tols.values())) > 1:
@@ -138,12 +167,25 @@ def _problem_text(spec, kappa):
 
 
 def _spectrum_text(spec):
-    """'f = 1/2 Σ λᵢwᵢ², d = 8, λᵢ = κ^(i/7)' (the kappa sweeps' problem)."""
+    """'f = 1/2 Σ λᵢwᵢ², d = 8, λᵢ = κ^(i/7)' (the kappa sweeps' problem); on linreg
+    'f − f(ŵ) = 1/2 (w − ŵ)ᵀ V diag(λ) Vᵀ (w − ŵ), ...'."""
     p = spec["problem_params"]
     d = p.get("dim", 2)
     law = {"endpoints": "λ = 1 or κ", "linear": "λ evenly over [1, κ]",
            "log": f"λᵢ = κ^(i/{d - 1})"}.get(p.get("spectrum"), "")  # fmt: skip
-    return f"f = 1/2 Σ λᵢwᵢ² (diagonal), d = {d}, {law}"
+    if spec["problem"] == "linreg":
+        return f"f − f(ŵ) = 1/2 (w − ŵ)ᵀ V diag(λ) Vᵀ (w − ŵ), V orthogonal, d = {d}, {law}"
+    return f"f = 1/2 Σ λᵢwᵢ², d = {d}, {law}"
+
+
+def _theory(spec, opt, kappa, tol):
+    """Theory's steps at the optimal tuning at each kappa: float64 (n,): on the quadratic's
+    spectrum and start, or on the linreg data set's lambdas and z0 = V^T (start - w_hat)."""
+    if spec["problem"] == "linreg":
+        lam, start = ao.linreg_spectrum(spec["problem_params"], kappa)
+    else:
+        lam, start = ao.spectrum(spec["problem_params"], kappa)
+    return ao.optimal_steps(opt, lam, start, tol)
 
 
 def _varying(df, names):
@@ -166,8 +208,7 @@ def summary(sweeps, bests, tol):
                 found = "all diverged"
             t = np.nan
             if opt in ao.THEORY_OPTIMIZERS:
-                lam, start = ao.spectrum(spec["problem_params"], b["kappa"])
-                t = ao.optimal_steps(opt, lam, start, tol)[0]
+                t = _theory(spec, opt, b["kappa"], tol)[0]
             hyper = ", ".join(f"{h} {b[h]:.3g}" for h in ao.HYPER
                               if h in b and h != "eta" and pd.notna(b[h]))  # fmt: skip
             rows.append({"sweep": spec["name"], "kappa": f"{b['kappa']:.3g}", "best": found,
@@ -180,8 +221,8 @@ def _maps(args, spec, df, tol):
     """(figure, stem, counts) of an adaptive sweep over lr and beta or beta2, or None when
     the sweep is not such a map; counts: the ``map_summary`` row."""
     opt, name = spec["optimizer"], spec["name"]
-    if opt not in ADAPTIVE:
-        return None
+    if opt not in ADAPTIVE or spec["problem"] == "linreg":
+        return None  # linreg: steps vs kappa only
     ys = _varying(df, ("beta", "beta2"))
     if not _varying(df, ("lr",)) or len(ys) != 1 or _varying(df, ("eps",)):
         return None  # not a 2-D map: drawn in steps_vs_kappa only
@@ -230,30 +271,43 @@ def _map_counts(spec, maps, y):
     return row
 
 
+def _steps_figure(group, bests, tol, heading, reached):
+    """steps_vs_kappa of one kind of sweep (``group`` [(dir, spec, df)], their ``bests``),
+    or None when no sweep has two or more condition numbers."""
+    many = [i for i, best in enumerate(bests) if len(best) > 1]  # two or more kappas
+    labels = _labels([group[i] for i in many])
+    pairs = zip(labels, many, strict=True)
+    curves = [(label, group[i][1]["optimizer"], bests[i]) for label, i in pairs]
+    if not curves:
+        return None
+    laws = {}
+    for _, spec, _ in group:
+        opt = spec["optimizer"]
+        if opt in ao.THEORY_OPTIMIZERS and opt not in laws:
+            k = np.concatenate([b["kappa"] for _, o, b in curves if o == opt] or [[]])
+            if len(k) > 1:
+                k = np.geomspace(k.min(), k.max(), 97)
+                laws[opt] = (k, _theory(spec, opt, k, tol))
+    budget = max(spec["steps"] for _, spec, _ in group)
+    problems = {_spectrum_text(group[i][1]) for i in many}
+    return po.steps_vs_kappa(curves, laws, tol, budget, "; ".join(sorted(problems)),
+                             heading=heading, reached=reached)  # fmt: skip
+
+
 def make(args, sweeps):
     """[(figure, stem)] and the summary text of the opened ``sweeps`` [(dir, spec, df)]."""
     tol = _same_tol(sweeps)
-    quad = [sw for sw in sweeps if _quadratic(sw[1])]
-    bests = [ao.best_per_kappa(df) for _, _, df in quad]
-    figures = []
-    many = [i for i, best in enumerate(bests) if len(best) > 1]  # two or more kappas
-    labels = _labels([quad[i] for i in many])
-    pairs = zip(labels, many, strict=True)
-    curves = [(label, quad[i][1]["optimizer"], bests[i]) for label, i in pairs]
-    if curves:
-        laws = {}
-        for _, spec, _ in quad:
-            opt = spec["optimizer"]
-            if opt in ao.THEORY_OPTIMIZERS and opt not in laws:
-                k = np.concatenate([b["kappa"] for _, o, b in curves if o == opt] or [[]])
-                if len(k) > 1:
-                    k = np.geomspace(k.min(), k.max(), 97)
-                    lam, start = ao.spectrum(spec["problem_params"], k)
-                    laws[opt] = (k, ao.optimal_steps(opt, lam, start, tol))
-        budget = max(spec["steps"] for _, spec, _ in quad)
-        problems = {_spectrum_text(quad[i][1]) for i in many}
-        fig = po.steps_vs_kappa(curves, laws, tol, budget, "; ".join(sorted(problems)))
-        figures.append((fig, "steps_vs_kappa"))
+    figures, text = [], []
+    for problem, (stem, heading) in STEPS.items():  # one figure each: never mixed
+        group = [sw for sw in sweeps if sw[1]["problem"] == problem]
+        if not group:
+            continue
+        bests = [ao.best_per_kappa(df) for _, _, df in group]
+        reached = "f − f(ŵ) ≤ {tol} · (f₀ − f(ŵ))" if problem == "linreg" else None
+        fig = _steps_figure(group, bests, tol, heading, reached)
+        if fig is not None:
+            figures.append((fig, stem))
+        text.append(f"{heading}:\n{summary(group, bests, tol)}")
     counts = []
     for _, spec, df in sweeps:
         drawn = _maps(args, spec, df, tol)
@@ -261,10 +315,9 @@ def make(args, sweeps):
             figures.append(drawn[:2])
             counts.append(drawn[2])
     if not figures:
-        raise UserError("nothing to draw: no quadratic sweep has two or more condition "
-                        "numbers, nor is any an Adam / RMSProp sweep over lr and beta or "
-                        "beta2")  # fmt: skip
-    text = [summary(quad, bests, tol)] if quad else []
+        raise UserError("nothing to draw: no quadratic or linreg sweep has two or more "
+                        "condition numbers, nor is any an Adam / RMSProp sweep over lr and "
+                        "beta or beta2")  # fmt: skip
     if counts:
         text.append(pd.DataFrame(counts).to_string(index=False))
     return figures, "\n\n".join(text)

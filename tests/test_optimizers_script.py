@@ -5,9 +5,10 @@ docstring (gd: rho*^(2t); heavy ball and Nesterov's double roots: (1 + (1 -+ rho
 rho*^t) and against a slow loop of the update rules; the engine's run at exactly theory's
 tuning takes exactly those steps; the best-per-kappa and map tables against hand-built
 frames; Adam's scale-free step (its steps do not depend on kappa from equal starts); the
-command line end to end on tiny sweeps (quadratics, and Adam / RMSProp maps on Rosenbrock:
-the stalled-at-the-edge marks against precond_sharpness / adaptive_edge) and its error
-messages.
+command line end to end on tiny sweeps (quadratics; full-batch linreg, the rotated
+quadratic, drawn apart, its theory from the data set's spectrum and z0 = V^T (start -
+w_hat); and Adam / RMSProp maps on Rosenbrock: the stalled-at-the-edge marks against
+precond_sharpness / adaptive_edge) and its error messages.
 """
 
 from __future__ import annotations
@@ -318,6 +319,136 @@ def test_cli_errors(sweeps, tmp_path, capsys):
     single = _run(tmp_path, "single", "gd", {"lr": {"values": [0.5, 1.0],
                   "relative_to": "lambda_max"}}, params={"lambdas": [2.0, 200.0]})  # fmt: skip
     assert "nothing to draw" in _error(capsys, single)
+
+
+# ----------------------------------------------------------- linreg: the rotated quadratic
+
+LINREG_KAPPAS = [1.0, 10.0, 100.0]
+#: 4 directions, lambda = kappa^(i/3); label noise 0.1 (the default): w_hat, hence
+#: z0 = V^T (start - w_hat), changes with kappa; start 0 (the default)
+LINREG_PARAMS = {"n": 32, "dim": 4, "spectrum": "log"}
+
+
+def _linreg(tmp_path, name, optimizer, axes, steps=600, params=None, tol=TOL):
+    spec = {"name": name, "problem": "linreg", "optimizer": optimizer, "steps": steps,
+            "problem_params": params or LINREG_PARAMS, "stop": {"tol": tol},
+            "axes": axes}  # fmt: skip
+    out = tmp_path / name
+    fastdescent.run(spec, out=out, progress=False)
+    return out
+
+
+def _gd_optimal_lrs(kappas):
+    """gd's eta* lambda_max = 2 kappa / (kappa + 1) at each kappa: lr values on the grid."""
+    return [2 * k / (k + 1) for k in kappas]
+
+
+@pytest.fixture(scope="module")
+def linreg_sweeps(tmp_path_factory):
+    """Full-batch linreg: gd on a grid holding eta* at each kappa, Adam over (lr, beta1)."""
+    tmp = tmp_path_factory.mktemp("linreg")
+    kappa = {"kappa": {"values": LINREG_KAPPAS}}
+    lrs = sorted({0.8, 1.5, *_gd_optimal_lrs(LINREG_KAPPAS)})
+    return {
+        "gd": _linreg(tmp, "lr_gd", "gd", {"lr": {"values": lrs, "relative_to": "lambda_max"},
+                                           **kappa}),
+        "adam": _linreg(tmp, "lr_adam", "adam", {
+            "lr": {"start": 0.01, "stop": 1.0, "num": 6, "scale": "log"},
+            "beta": {"values": [0.0, 0.9]}, **kappa}),
+    }  # fmt: skip
+
+
+def _section(out, heading):
+    """The printed summary's rows under ``heading`` (split into words)."""
+    block = next(b for b in out.split("\n\n") if b.startswith(heading + ":"))
+    return [line.split() for line in block.splitlines()[2:]]
+
+
+def _z0(kappa, params):
+    """The data set's eigenvalues and z0 = V^T (start - w_hat), from its own arrays."""
+    from fastdescent.problems import linreg
+
+    p = linreg.normalise_params(params, "problem_params")
+    ds = linreg.dataset(kappa, p)
+    return ds.lambdas, ds.V.T @ (np.asarray(p["start"]) - ds.w_hat)
+
+
+def test_linreg_theory_is_optimal_steps_on_the_data_set(linreg_sweeps, tmp_path, capsys):
+    """The linreg summary's theory t* for gd is optimal_steps on the data set's lambdas and
+    z0 (which moves with kappa here: label noise); the engine's run at exactly eta* takes
+    those steps (+- 1); the best on the grid takes no more; the figure is its own."""
+    figs = tmp_path / "figs"
+    assert _main(*linreg_sweeps.values(), "--out", figs) == 0
+    out = capsys.readouterr().out
+    assert (figs / "steps_vs_kappa_linreg.png").exists()
+    assert not (figs / "steps_vs_kappa.png").exists()
+    assert "Diagonal quadratic:" not in out
+    rows = [r for r in _section(out, "Rotated quadratic (linreg, full batch)") if r[0] == "lr_gd"]
+    assert [float(r[1]) for r in rows] == LINREG_KAPPAS
+    z0s = [_z0(k, LINREG_PARAMS)[1] for k in LINREG_KAPPAS]
+    assert not np.allclose(z0s[1], z0s[2])  # the noise moves w_hat with the spectrum
+    df = fastdescent.load(linreg_sweeps["gd"])
+    best = ao.best_per_kappa(df)
+    for i, (k, row) in enumerate(zip(LINREG_KAPPAS, rows, strict=True)):
+        lam, z0 = _z0(k, LINREG_PARAMS)
+        want = ao.optimal_steps("gd", lam[None], z0, TOL)[0]
+        assert int(row[4]) == want, (k, row)
+        at = (df["kappa"] == k) & np.isclose(df["lr"], _gd_optimal_lrs([k])[0], rtol=1e-14)
+        run = df[at]
+        assert len(run) == 1 and run["status"].iloc[0] == "converged"
+        assert abs(int(run["steps"].iloc[0]) - want) <= 1, (k, int(run["steps"].iloc[0]), want)
+        assert best["steps"].iloc[i] <= run["steps"].iloc[0]
+        assert int(row[2]) == best["steps"].iloc[i]
+
+
+def test_linreg_and_quadratic_sweeps_are_drawn_apart(sweeps, linreg_sweeps, tmp_path):
+    """One figure per problem, each with only its own sweeps' curves and title; the
+    summary in two sections."""
+    import argparse
+
+    make = runpy.run_path(str(SCRIPT), run_name="fd_test")["make"]
+    opened = runpy.run_path(str(SCRIPT), run_name="fd_test")["open_sweep"]
+    dirs = [sweeps["gd"], linreg_sweeps["gd"], sweeps["rmsprop"], linreg_sweeps["adam"]]
+    figures, text = make(argparse.Namespace(kappa=None),
+                         [(d, *opened(d)) for d in dirs])  # fmt: skip
+    figs = dict((stem, fig) for fig, stem in figures)
+    assert set(figs) == {"steps_vs_kappa", "steps_vs_kappa_linreg"}
+    for stem, heading, want in (("steps_vs_kappa", "Diagonal quadratic", {"GD", "RMSProp"}),
+                                ("steps_vs_kappa_linreg", "Rotated quadratic (linreg, full "
+                                 "batch)", {"GD", "Adam"})):  # fmt: skip
+        fig = figs[stem]
+        assert fig._suptitle.get_text().startswith(heading)
+        labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+        assert {x for x in labels if not x.startswith(("theory", "no run"))} == want
+    diag = _section(text, "Diagonal quadratic")
+    rot = _section(text, "Rotated quadratic (linreg, full batch)")
+    assert {r[0] for r in diag} == {"gd", "rmsprop"} and {r[0] for r in rot} == {"lr_gd", "lr_adam"}
+
+
+def test_linreg_excess_loss_ratio(linreg_sweeps):
+    """On linreg the tables' f0 and final loss are the excess f - f(w_hat): every converged
+    run's ratio is <= tol (the stop rule's), which the mean squared error's is not."""
+    opened = runpy.run_path(str(SCRIPT), run_name="fd_test")["open_sweep"]
+    _, df = opened(linreg_sweeps["gd"])
+    raw = fastdescent.load(linreg_sweeps["gd"])
+    conv = (df["status"] == "converged").to_numpy()
+    assert conv.sum() > 3
+    assert (df["final_loss"][conv] / df["loss0"][conv] <= TOL).all()
+    assert (raw["final_loss"][conv] / raw["loss0"][conv] > 10 * TOL).all()  # f(w_hat) > 0
+
+
+def test_linreg_errors(sweeps, linreg_sweeps, tmp_path, capsys):
+    axes = {"lr": {"values": [0.5, 1.0], "relative_to": "lambda_max"},
+            "kappa": {"values": [1.0, 10.0]}}  # fmt: skip
+    mini = _linreg(tmp_path, "mini", "gd", {**axes, "batch_size": {"values": [4, 8]}}, steps=20)
+    err = _error(capsys, linreg_sweeps["gd"], mini)
+    assert "'mini' is mini-batch linreg" in err and "batch_size" in err
+    noisy = _linreg(tmp_path, "noisy", "gd", {**axes, "sigma": {"values": [0.0, 0.1]}}, steps=20)
+    err = _error(capsys, noisy)
+    assert "'noisy' has gradient noise" in err
+    loose = _linreg(tmp_path, "loose", "gd", axes, steps=20, tol=1e-3)
+    err = _error(capsys, sweeps["gd"], loose)
+    assert "different tolerances" in err and "loose: 0.001" in err
 
 
 def _landscape(tmp_path, name, optimizer, axes, steps=400, stop=None):
