@@ -49,7 +49,8 @@ def pytest_terminal_summary(terminalreporter, config):
 
 def _adaptive_summary(tr, config):
     """benchmarks/test_adaptive.py: ns per trajectory-step of Adam and of heavy ball."""
-    names = ("test_w1_adam", "test_w1_heavy_ball_simd", "test_w1_heavy_ball_lockstep")
+    names = ("test_w1_adam", "test_w1_heavy_ball_simd", "test_w1_heavy_ball_lockstep",
+             "test_w1_division_floor")  # fmt: skip
     per_step = {}
     for name in names:
         median, steps = _median(config, name), _extra(config, name, "trajectory_steps")

@@ -20,6 +20,12 @@ against heavy ball (beta 0.9) on the same grid: on the noisy block with a cosine
 (the path Adam's rules and tail share) and on the noiseless block (W4's path).
 ``adaptive|w3-adam``: W3 (linreg, d = 16, mini-batches) with Adam against heavy ball: the
 two rotations an adaptive step adds (2 d^2 per trajectory-step).
+
+``test_w1_division_floor`` (in ``adaptive|w1-adam``): the floor under Adam's W1 step on
+this machine, a vectorised loop doing only what PyTorch's operations make unavoidable
+per trajectory-step of a 2-D quadratic -- 5 divisions (step size eta / (1 - beta1^t);
+per coordinate sqrt(s) / sqrt(1 - beta2^t) and the step's m / denom) and 3 square roots
+(sqrt(1 - beta2^t); sqrt(s) per coordinate) -- on the same 2 threads, per element.
 """
 
 from __future__ import annotations
@@ -141,3 +147,36 @@ def test_w3_adam(benchmark, full_size):
 def test_w3_heavy_ball(benchmark, full_size):
     """Heavy ball on the same grid (absolute learning rates)."""
     _bench(benchmark, _w3(full_size, "heavy_ball"), full_size, "w3_hb", rounds=3)
+
+
+@numba.njit(parallel=True, error_model="numpy")
+def _divisions_and_roots(a, b, c, out, reps):
+    """reps passes over the arrays in 64 slices; per element 5 divisions and 3 square
+    roots (and the few multiplications and additions that feed them)."""
+    n = a.shape[0]
+    for k in numba.prange(64):
+        lo, hi = k * n // 64, (k + 1) * n // 64
+        aa, bb, cc, oo = a[lo:hi], b[lo:hi], c[lo:hi], out[lo:hi]  # views: loops from 0
+        for _ in range(reps):
+            for i in range(hi - lo):
+                x, y, z = aa[i], bb[i], cc[i]
+                h = 0.1 / (1.0 - x)
+                bc = np.sqrt(1.0 - y)
+                d1 = np.sqrt(z) / bc + 1e-8
+                d2 = np.sqrt(z + 1.0) / bc + 1e-8
+                oo[i] = (h * x) / d1 + (h * y) / d2
+                aa[i], bb[i], cc[i] = x * 0.5 + 0.25, y * 0.5 + 0.25, z * 0.5 + 0.25
+
+
+@pytest.mark.benchmark(group="adaptive|w1-adam")
+def test_w1_division_floor(benchmark, full_size):
+    """5 divisions and 3 square roots per element, vectorised, 2 threads: the least an
+    exact Adam step on W1 can cost here (its ``trajectory_steps`` are the elements)."""
+    n, reps = 65_536, 1000 if full_size else 10
+    a, b, c, out = np.full(n, 0.5), np.full(n, 0.5), np.full(n, 0.5), np.zeros(n)
+    _divisions_and_roots(a, b, c, out, 1)
+    with _threads(THREADS):
+        benchmark.pedantic(_divisions_and_roots, args=(a, b, c, out, reps),
+                           rounds=5 if full_size else 1)  # fmt: skip
+    benchmark.extra_info.update(threads=THREADS, trajectory_steps=n * reps)
+    assert np.isfinite(out).all()
