@@ -30,3 +30,26 @@ def peak_rss_mb(spec: dict, workdir: Path, name: str) -> float:
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return float(proc.stdout.split()[-1])
+
+
+def time_kernel(benchmark, engine, full_size, rounds=5, threads=2):
+    """Time ``engine.kernel`` over the whole sweep on ``threads`` Numba threads (compiled,
+    or loaded from the cache, before anything is timed): ``rounds`` rounds after one
+    warm-up at full size, one round otherwise (the ordinary test run's smoke test).
+    Records threads, trajectories and trajectory_steps in ``extra_info``; returns the
+    kernel's columns."""
+    import numpy as np
+
+    from fastdescent.runner import _threads
+
+    engine.kernel(0, min(64, engine.spec.size))
+    with _threads(threads):
+        out = benchmark.pedantic(
+            engine.kernel, args=(0, engine.spec.size), rounds=rounds if full_size else 1,
+            warmup_rounds=1 if full_size else 0,
+        )  # fmt: skip
+    steps = int(out["steps"].sum(dtype=np.int64))
+    benchmark.extra_info.update(
+        threads=threads, trajectories=engine.spec.size, trajectory_steps=steps
+    )
+    return out

@@ -35,6 +35,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytest
+from bench_helpers import time_kernel
 
 import fastdescent
 from fastdescent.engine import Engine, make_engine
@@ -57,15 +58,8 @@ def _spec(full_size, optimizer, lockstep=False):
 
 def _bench(benchmark, spec, full_size, name, rounds=5):
     engine = Engine(spec) if spec.problem == "quadratic" else make_engine(spec)
-    engine.kernel(0, 64)  # compiled (or loaded) before anything is timed
-    with _threads(THREADS):
-        out = benchmark.pedantic(
-            engine.kernel, args=(0, spec.size), rounds=rounds if full_size else 1,
-            warmup_rounds=1 if full_size else 0,
-        )  # fmt: skip
-    steps = int(out["steps"].sum(dtype=np.int64))
-    _STEPS[name] = steps
-    benchmark.extra_info.update(threads=THREADS, trajectory_steps=steps)
+    out = time_kernel(benchmark, engine, full_size, rounds, THREADS)
+    _STEPS[name] = benchmark.extra_info["trajectory_steps"]
     return out
 
 

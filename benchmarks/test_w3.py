@@ -21,11 +21,11 @@ import math
 import numba
 import numpy as np
 import pytest
+from bench_helpers import time_kernel
 
 import fastdescent
 from fastdescent.linreg_engine import LinregEngine
 from fastdescent.problems import linreg
-from fastdescent.runner import _threads
 
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
 BATCHES = [1, 4, 16, 64, 256, 1024]
@@ -72,19 +72,13 @@ def w3(full_size):
 def test_w3_kernel(benchmark, w3, full_size):
     """The mini-batch kernel on W3, 2 threads."""
     engine = LinregEngine(w3)
-    engine.warm_up()
-    with _threads(THREADS):
-        out = benchmark.pedantic(
-            engine.kernel, args=(0, w3.size), rounds=5 if full_size else 1,
-            warmup_rounds=1 if full_size else 0,
-        )  # fmt: skip
-    steps = int(out["steps"].sum(dtype=np.int64))
+    out = time_kernel(benchmark, engine, full_size, 5, THREADS)
+    steps = benchmark.extra_info["trajectory_steps"]
     flops = executed_flops(engine, out)
     seconds = benchmark.stats.stats.median if benchmark.stats else math.nan
     benchmark.extra_info.update(
-        threads=THREADS, trajectories=w3.size, trajectory_steps=steps, flops=flops,
-        steps_per_s=steps / seconds, gflops=flops / seconds / 1e9,
-    )  # fmt: skip
+        flops=flops, steps_per_s=steps / seconds, gflops=flops / seconds / 1e9
+    )
 
 
 @pytest.mark.benchmark(group="sgd|w3")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from bench_helpers import time_kernel
 
 import fastdescent
 from fastdescent.lane_engine import LaneEngine
-from fastdescent.runner import _threads
 
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
 
@@ -42,18 +42,7 @@ def w4(full_size):
 
 
 def _bench(benchmark, spec, full_size):
-    engine = LaneEngine(spec)
-    engine.warm_up()
-    with _threads(THREADS):
-        out = benchmark.pedantic(
-            engine.kernel,
-            args=(0, spec.size),
-            rounds=3 if full_size else 1,
-            warmup_rounds=1 if full_size else 0,
-        )
-    steps = int(out["steps"].sum(dtype=np.int64))
-    benchmark.extra_info.update(threads=THREADS, trajectories=spec.size, trajectory_steps=steps)
-    return out
+    return time_kernel(benchmark, LaneEngine(spec), full_size, 3, THREADS)
 
 
 @pytest.mark.benchmark(group="landscape|w4")

@@ -429,9 +429,8 @@ def oversubscribed(workers: dict) -> list[str]:
 
 def prepare(client, engine, directory: Path | None, writes: str) -> Cluster:
     """Check the workers (``problems``), check that they see DIR when they write the
-    parts, and warm the sweep's kernel on one worker per host, then on the others."""
-    if writes not in WRITES:
-        raise ValueError(f"dask_writes = {writes!r}: expected one of {', '.join(WRITES)}")
+    parts, and warm the sweep's kernel on one worker per host, then on the others.
+    ``writes``: one of WRITES (``runner.run`` checks it before connecting)."""
     found = problems_or_info(client)
     for line in oversubscribed(found):
         warnings.warn(line, OversubscribedWarning, stacklevel=2)
