@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from helpers import assert_same_numbers
 from naive import BASIN_DISTANCE as NAIVE_BASIN_DISTANCE
-from naive import EIG_RTOL, MAX_FLOAT, _polish_naive, eig2, simulate_landscape
+from naive import MAX_FLOAT, listed_basin, simulate_landscape
 from naive_rng import MASK, philox_python
 from test_lanes import LANDSCAPES, OPTIMIZERS, RATE_RTOL, Fns, _start_axes
 
@@ -122,14 +122,7 @@ def _settled_basin(fns, optimizer, eta, beta, x, y, vx, vy, x0, y0, grad_tol, ra
         vx = beta * vx - eta * gx
         vy = beta * vy - eta * gy
         x, y = x + vx, y + vy
-    sx, sy = _polish_naive(fns, x, y)
-    index, mx, my = fns.project_minimum(sx, sy)
-    lam, _ = eig2(fns.hessian(sx, sy))
-    big = max(abs(lam[0]), abs(lam[1]))
-    if index >= 0 and math.hypot(sx - mx, sy - my) <= NAIVE_BASIN_DISTANCE:
-        if lam[0] >= -EIG_RTOL * big:
-            return index
-    return -1
+    return listed_basin(fns, x, y)[0]
 
 
 def noisy_spec(problem, optimizer="gd", steps=300, axes=None, tail=0.5, stop=None, **params):

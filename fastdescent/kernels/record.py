@@ -35,7 +35,7 @@ from ..rng import STREAM_NOISE, normal_pair
 from ..schedules import at
 from . import dispatch
 from .batches import REPLACEMENT, batch
-from .block import advance_adaptive, advance_noisy
+from .block import advance_adaptive, advance_noisy, noisy_rules
 from .lanes_loss import _loss, _noise, _update, adaptive_update
 from .minibatch import SB, _adaptive_step, _step, batch_sums, mse, rotated_noise
 
@@ -126,13 +126,12 @@ def landscape(problem, optimizer, eta, beta, beta2, eps, x0, y0, sigma, seed, tw
     k = 0
     t = 0
     while True:
-        gx, gy = dispatch.grad(problem, x, y, c)
+        gx, gy, go, _, _, _ = noisy_rules(  # the block's rules; no tail (from steps + 1)
+            problem, c, x, y, x0, y0, t, True, steps, noisy, gtol2, r2, steps + 1, 0.0, 0.0,
+            0.0, 0.0,
+        )  # fmt: skip
         g2 = gx * gx + gy * gy
-        dx = x - x0
-        dy = y - y0
-        left = (not (dx * dx + dy * dy <= r2)) | (not (g2 <= MAX_FLOAT))
-        conv = (g2 <= gtol2) & (not noisy)
-        stop = left | conv | (t >= steps)
+        stop = not go
         if _keep(t, every, stop):
             out_t[k] = t
             out_f[k] = dispatch.value(problem, x, y, c)
