@@ -19,18 +19,14 @@ runs that can have reached it):
   beta2 <= 0.99); before that s still lags g^2 and a overshoots the edge a little: up to
   1 % on the shipped sweeps (beta2 = 0.999, 2,000-5,000 steps), so the bound leaves 5 %
   (Adagrad's G only grows, so its a only falls: its runs end below the edge).
-- with momentum the final value is a snapshot of an oscillation around the edge: 0.84 to
-  1.34 times a* on the scan in tests/test_adaptive.py, up to 1.47 on the shipped ravine
-  map. What is known: a flip orbit would still sit exactly at the edge (m, an average of
-  an alternating g, is (1 - beta1) / (1 + beta1) g, and the flip then needs
-  a = 2 (1 + beta1) / ((1 - beta1) eta) = a*), but with momentum it is not the attractor:
-  in the scalar model (one coordinate, which on a diagonal quadratic is exact, Adam's
-  coordinates being independent and its step blind to the gradient's scale) a / a*
-  keeps oscillating after 200,000 steps: from w0 = 1 at eta = 0.01, within 0.64-1.61 at
-  beta1 = 0.5, beta2 = 0.9 and 0.63-1.12 at beta1 = 0.9, beta2 = 0.99 (0.79-1.06 at
-  eta = 0.1: the band depends on w0 / eta too, the model's one other parameter; measured
-  in that model, 2026-11-29). No bound is derived from it yet, so these rows are not
-  checked: a note gives their range.
+- with momentum the final value is mostly a snapshot of an oscillation around the edge:
+  0.84 to 1.34 times a* on the scan in tests/test_adaptive.py, up to 1.47 on the shipped
+  ravine map. Derived (``theory.flip_orbit_radius``): the flip orbit at the edge exists
+  for any momentum, but it repels above ``theory.flip_orbit_beta_limit`` (Adam's beta1
+  about 0.17-0.18, RMSProp's mu about 0.24-0.25), so no run there settles on it; below
+  the limit it attracts but need not be the only attractor. No bound on the
+  oscillation is derived, so these rows are not checked: a note gives their range and
+  how many lie above the limit.
 - the check is for the diagonal quadratics (``problem = "quadratic"``). Where H is not
   diagonal (``linreg``: H = V diag(lambda) V^T; the landscapes) the derivation still
   holds for a settled flip orbit (g_i^2 is constant in every coordinate of any flip
@@ -86,6 +82,16 @@ def near_minimum(df: pd.DataFrame, spec) -> np.ndarray:
     return distance <= NEAR
 
 
+def _repelled(optimizer, beta, beta2) -> int:
+    """How many (beta, beta2) pairs lie above the flip orbit's stability limit."""
+    from .theory import flip_orbit_beta_limit
+
+    if optimizer not in ("adam", "rmsprop") or not len(beta):
+        return 0
+    limits = {b2: flip_orbit_beta_limit(optimizer, b2) for b2 in np.unique(beta2)}
+    return int(sum(b > limits[b2] for b, b2 in zip(beta, beta2, strict=True)))
+
+
 def check_adaptive(df: pd.DataFrame, spec, *, worst: int = 5, **_) -> CheckReport:
     """Check an adaptive sweep's table (``fastdescent.load``) against the edge (module
     docstring); ``spec``: the normalised spec dict or a SweepSpec."""
@@ -103,6 +109,8 @@ def check_adaptive(df: pd.DataFrame, spec, *, worst: int = 5, **_) -> CheckRepor
     ratio = rows["precond_sharpness"].to_numpy() / edge
     momentum = beta != 0.0
     spread = ratio[momentum]
+    repelled = _repelled(opt, beta[momentum], rows["beta2"].to_numpy()[momentum]
+                         if "beta2" in rows else np.zeros(int(momentum.sum())))  # fmt: skip
     near = near_minimum(rows, parsed)
     far = ratio[~momentum & ~near]
     rows, edge, ratio = rows[~momentum & near], edge[~momentum & near], ratio[~momentum & near]
@@ -129,7 +137,9 @@ def check_adaptive(df: pd.DataFrame, spec, *, worst: int = 5, **_) -> CheckRepor
                if checked == 0 and diagonal else ""),
             f"with momentum (not checked, no derived bound): {len(spread):,} max_steps rows"
             + (f", a / a* from {np.nanmin(spread):.3g} to {np.nanmax(spread):.3g}"
-               if len(spread) and np.isfinite(spread).any() else ""),
+               if len(spread) and np.isfinite(spread).any() else "")
+            + (f"; {repelled:,} of them above the momentum where the flip orbit at the edge "
+               "repels (theory.flip_orbit_beta_limit)" if len(spread) else ""),
             *([f"without momentum on {parsed.problem} (not checked: H is not diagonal, and "
                "the derivation holds in a settled flip orbit only): "
                f"{len(reported):,} max_steps rows, "

@@ -244,3 +244,36 @@ def test_check_theory_checks_the_edge(tmp_path, capsys):
     assert plain.any()
     doctored.loc[plain, "precond_sharpness"] *= 1.1
     assert not check_adaptive(doctored, fastdescent.store.open_manifest(out)["spec"]).ok
+
+
+def test_flip_orbit_stability_decides_which_momentum_runs_settle():
+    """theory.flip_orbit_radius: without momentum the flip orbit at the edge attracts,
+    with radius beta2; with momentum it repels above flip_orbit_beta_limit. On a diagonal quadratic
+    (30,000 steps, tol 0): every max_steps run above the limit ends away from the edge (no
+    settled value), and at beta2 = 0.9 every run below it ends at the edge to 1e-9."""
+    from fastdescent.theory import flip_orbit_beta_limit, flip_orbit_radius
+
+    for opt in ("adam", "rmsprop"):
+        for b2 in (0.5, 0.9, 0.99):
+            assert flip_orbit_radius(opt, 0.0, b2) == pytest.approx(b2, rel=1e-12)
+        limit = flip_orbit_beta_limit(opt, 0.9)
+        assert flip_orbit_radius(opt, limit, 0.9) == pytest.approx(1.0, abs=1e-9)
+        assert (
+            flip_orbit_radius(opt, limit + 0.01, 0.9)
+            > 1.0
+            > flip_orbit_radius(opt, limit - 0.01, 0.9)
+        )
+        axes = {"lr": {"values": [0.001, 0.01, 0.1]},
+                "beta": {"values": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]},
+                "beta2": {"values": [0.9, 0.99]}}  # fmt: skip
+        spec = _spec(opt, axes, [1.0, 100.0], [1.0, 1.0], steps=30000,
+                     stop={"tol": 0.0, "diverge": 1e10})  # fmt: skip
+        df = fastdescent.run(spec, progress=False)
+        df = df[df.status == "max_steps"]
+        ratio = df.precond_sharpness / adaptive_edge(opt, df.eta, df.beta)
+        limits = np.array([flip_orbit_beta_limit(opt, b2) for b2 in df.beta2])
+        above = df.beta.to_numpy() > limits
+        assert above.sum() >= 10 and (np.abs(ratio[above] - 1.0) > 1e-3).all(), ratio[above]
+        settled = ~above & (df.beta2 == 0.9).to_numpy()
+        assert settled.sum() >= 10
+        assert np.allclose(ratio[settled], 1.0, rtol=0, atol=1e-9), ratio[settled]
