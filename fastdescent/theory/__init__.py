@@ -6,7 +6,8 @@
 - ``minibatch``: mini-batch SGD on least squares (exact stationary moments over batches,
   the small-step 1/B law, random reshuffling by enumeration).
 - ``adaptive``: Adam, RMSProp and Adagrad with the preconditioner frozen (the stability
-  edge of the preconditioned sharpness).
+  edge of the preconditioned sharpness), and the flip orbit at that edge in the full
+  map (its stability: which momentum lets runs settle there).
 - ``local``: the same theory at a minimum of a landscape, through the Hessian's
   eigenvalues there (stability limits per minimum, local rates).
 
