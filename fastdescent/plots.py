@@ -24,7 +24,8 @@ __all__ = ["divergence_boundary", "loss_vs_lr", "rate_heatmaps", "rate_vs_kappa"
 WIDTH = 7.2  # inches
 SMALL = 9  # pt: the smallest text drawn
 NAMES = {"gd": "Gradient descent", "heavy_ball": "Heavy ball", "nesterov": "Nesterov"}
-SHORT = {"gd": "GD", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}
+SHORT = {"gd": "GD", "heavy_ball": "heavy ball", "nesterov": "Nesterov", "adam": "Adam",
+         "rmsprop": "RMSProp", "adagrad": "Adagrad"}  # fmt: skip
 LIMITS = {"gd": "2", "heavy_ball": "2(1+β)", "nesterov": "2(1+β)/(1+2β)"}
 H = "η·λmax"
 DIVERGED, UNSTABLE, MISSING = "#d9d9d9", "#8c8c8c", "white"
@@ -39,6 +40,19 @@ STAR = dict(marker="*", ms=14, mfc=OPT, mec="black", mew=1.0, ls="none")
 OPT_LINE = dict(color=OPT, lw=2.4, ls="-", path_effects=OUTLINE)  # gd's h*(kappa)
 REGION_LINE = dict(colors="white", linewidths=1.0, linestyles=":", path_effects=THIN)
 REGION_TEXT = dict(fontsize=SMALL, style="italic", ha="center", va="center", path_effects=HALO)
+
+
+def cell_edges(centres, log=False):
+    """Cell edges around sorted cell centres, for pcolormesh: float64 (n + 1,), the
+    midpoints and the ends as far out as the first / last midpoint is in (geometric
+    midpoints if log); a single centre gets a cell of width 1 (in log: a factor e)."""
+    c = np.log(centres) if log else np.asarray(centres, dtype=np.float64)
+    if len(c) == 1:
+        e = np.array([c[0] - 0.5, c[0] + 0.5])
+    else:
+        mid = 0.5 * (c[1:] + c[:-1])
+        e = np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+    return np.exp(e) if log else e
 
 
 def _title(fig, spec, what, extra=""):

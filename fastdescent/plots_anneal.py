@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .plots import NAMES, SMALL, WIDTH
+from .plots import NAMES, SMALL, WIDTH, cell_edges
 from .plots_landscape import _mark_critical
 
 __all__ = ["deep_fraction", "deep_maps", "schedule_colours"]
@@ -145,7 +145,7 @@ def deep_maps(maps, info, grid, levels, spec, deep, temperatures):
     cols = list(dict.fromkeys(sg for _, sg in maps))
     nr, nc = len(rows), len(cols)
     first = next(iter(maps.values()))
-    ex, ey = _edges(first[0]), _edges(first[1])
+    ex, ey = cell_edges(first[0]), cell_edges(first[1])
     aspect = (ey[-1] - ey[0]) / (ex[-1] - ex[0])
     side = (WIDTH - 1.4) / nc
     fig = Figure(figsize=(WIDTH, side * aspect * nr + 1.3), layout="constrained")
@@ -158,11 +158,11 @@ def deep_maps(maps, info, grid, levels, spec, deep, temperatures):
         for j, sg in enumerate(cols):
             ax = axes[i][j]
             mx, my, share = maps[(s, sg)]
-            mesh = ax.pcolormesh(_edges(mx), _edges(my), share, cmap="viridis", norm=norm)
+            mesh = ax.pcolormesh(cell_edges(mx), cell_edges(my), share, cmap="viridis", norm=norm)
             ax.contour(x, y, F, levels=lv, colors="white", linewidths=0.5, alpha=0.6)
             _mark_critical(ax, info, label=False)
-            ax.set_xlim(_edges(mx)[0], _edges(mx)[-1])
-            ax.set_ylim(_edges(my)[0], _edges(my)[-1])
+            ax.set_xlim(cell_edges(mx)[0], cell_edges(mx)[-1])
+            ax.set_ylim(cell_edges(my)[0], cell_edges(my)[-1])
             ax.set_aspect("equal")
             ax.tick_params(labelsize=SMALL - 1)
             if i == 0:
@@ -181,11 +181,3 @@ def deep_maps(maps, info, grid, levels, spec, deep, temperatures):
         fontsize=10,
     )
     return fig
-
-
-def _edges(v):
-    v = np.asarray(v, dtype=np.float64)
-    if len(v) == 1:
-        return np.array([v[0] - 0.5, v[0] + 0.5])
-    mid = (v[1:] + v[:-1]) / 2
-    return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])

@@ -26,18 +26,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 
-from .plots import SMALL, WIDTH
+from .plots import SHORT, SMALL, WIDTH, cell_edges
 
 __all__ = ["COLOURS", "LABELS", "hyper_maps", "steps_vs_kappa"]
 
-LABELS = {
-    "gd": "GD",
-    "heavy_ball": "heavy ball",
-    "nesterov": "Nesterov",
-    "adam": "Adam",
-    "rmsprop": "RMSProp",
-    "adagrad": "Adagrad",
-}
+LABELS = SHORT  # optimizer -> its name in legends and titles
 COLOURS = {
     "gd": "#9467bd",
     "heavy_ball": "#ff7f0e",
@@ -100,17 +93,6 @@ def steps_vs_kappa(series, laws, tol, budget, problem="", heading=None, reached=
     return fig
 
 
-def _edges(centres, log):
-    """Cell edges around sorted centres: float64 (n + 1,) (geometric midpoints if log)."""
-    c = np.log(centres) if log else np.asarray(centres, np.float64)
-    if len(c) == 1:
-        e = np.array([c[0] - 0.5, c[0] + 0.5])
-    else:
-        mid = 0.5 * (c[1:] + c[:-1])
-        e = np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
-    return np.exp(e) if log else e
-
-
 def hyper_maps(loss, steps, edge, y, title, tol, loss_label=None, reached=None, left=None):
     """Two panels over (eta, ``y``), complementary: the right one says how fast the runs
     that converged got there, the left one where the others ended.
@@ -137,7 +119,7 @@ def hyper_maps(loss, steps, edge, y, title, tol, loss_label=None, reached=None, 
     ylog = y == "beta2"
     yy = 1.0 - yv if ylog else yv
     order = np.argsort(yy)
-    xe, ye = _edges(x, True), _edges(yy[order], ylog)
+    xe, ye = cell_edges(x, True), cell_edges(yy[order], ylog)
     fig = Figure(figsize=(WIDTH, 3.9), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     v = loss.to_numpy(np.float64)[order]
